@@ -23,3 +23,35 @@ def hak_cc_test(name, linkstatic = True, **kwargs):
     visibility, and a static link is how users' binaries see the allocator);
     under --config=aarch64 it runs through ci/qemu_aarch64.sh."""
     native.cc_test(name = name, linkstatic = linkstatic, **kwargs)
+
+def _hak_static_library_impl(ctx):
+    cc_toolchain = ctx.attr._cc_toolchain[cc_common.CcToolchainInfo]
+    archives = []
+    for dep in ctx.attr.deps:
+        for li in dep[CcInfo].linking_context.linker_inputs.to_list():
+            for lib in li.libraries:
+                a = lib.pic_static_library or lib.static_library
+                if a != None and a not in archives:
+                    archives.append(a)
+    out = ctx.actions.declare_file("lib%s.a" % ctx.label.name)
+    script = ctx.actions.declare_file("%s.mri" % ctx.label.name)
+    lines = ["CREATE " + out.path] + ["ADDLIB " + a.path for a in archives] + ["SAVE", "END"]
+    ctx.actions.write(script, "\n".join(lines) + "\n")
+    ctx.actions.run_shell(
+        inputs = archives + [script],
+        outputs = [out],
+        tools = cc_toolchain.all_files,
+        command = "%s -M < %s" % (cc_toolchain.ar_executable, script.path),
+        mnemonic = "HakStaticLibrary",
+        progress_message = "Archiving %s" % out.short_path,
+    )
+    return [DefaultInfo(files = depset([out]))]
+
+hak_static_library = rule(
+    implementation = _hak_static_library_impl,
+    attrs = {
+        "deps": attr.label_list(providers = [CcInfo]),
+        "_cc_toolchain": attr.label(default = "@bazel_tools//tools/cpp:current_cc_toolchain"),
+    },
+    doc = "One static archive holding the objects of deps and their transitive deps.",
+)

@@ -1,0 +1,34 @@
+/* hakmem/alloc.h — HAKMEM's composition layer (internal to //hakmem).
+ *
+ * Owns: the per-thread cache (tiny front + mid rings + their slab sets), its
+ * life cycle (lazy creation on a thread's first call, a pthread key
+ * destructor at thread exit, pthread_atfork handlers), process
+ * initialisation from the policy snapshot, and the routing of every malloc
+ * family call to the tiny front, the mid pool or large objects.
+ * Boundary: exports nothing itself; hakmem.c gives these functions their
+ * public hak_* names and shim.c the malloc family's names. Every function
+ * here has the contract of the C/POSIX function it is named after. */
+#ifndef HAKMEM_ALLOC_H
+#define HAKMEM_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hakmem/hakmem.h"
+
+void *hk_api_malloc(size_t size);
+void hk_api_free(void *p);
+void *hk_api_calloc(size_t n, size_t size);
+void *hk_api_realloc(void *p, size_t size);
+void *hk_api_reallocarray(void *p, size_t n, size_t size);
+int hk_api_posix_memalign(void **out, size_t alignment, size_t size);
+void *hk_api_aligned_alloc(size_t alignment, size_t size);
+void *hk_api_memalign(size_t alignment, size_t size);
+void *hk_api_valloc(size_t size);
+void *hk_api_pvalloc(size_t size);
+size_t hk_api_usable_size(const void *p);
+int hk_api_trim(size_t pad);
+int hk_api_owns(const void *p);
+void hk_api_stats(hak_stats_t *out);
+
+#endif /* HAKMEM_ALLOC_H */

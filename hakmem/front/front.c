@@ -1,0 +1,84 @@
+/* hakmem/front/front.c — slow paths of the tiny front (see front.h). */
+#include "hakmem/front/front.h"
+
+#include "hakmem/core/report.h"
+
+/* List bounds per class: more blocks for small classes (cheap to hold),
+ * fewer for 512/1024 B. Refill takes half a list's bound at a time. */
+static const uint32_t k_limit[HAK_TINY_CLASSES] = {256, 256, 256, 256, 128, 128, 64, 64};
+
+void hk_tiny_cache_init(hk_tiny_cache_t *tc, uint32_t drain_interval) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) tc->list[c].limit = k_limit[c];
+  tc->drain_interval = drain_interval;
+  /* drain_countdown <= 1 sends frees to the slow path, which restarts it;
+   * with the drain off it stays at UINT32_MAX (decremented, then reset). */
+  tc->drain_countdown = drain_interval ? drain_interval : UINT32_MAX;
+}
+
+void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr_t owner) {
+  hk_tiny_list_t *l = &tc->list[cls];
+  if (l->head != NULL) return hk_tiny_alloc_fast(tc, cls);
+  hk_block_t *chain;
+  uint32_t n = hk_seg_refill(&tc->seg[cls], cls, owner, l->limit / 2, &chain);
+  if (n == 0) return NULL;
+  hk_block_t *b = chain;
+  l->head = b->next;
+  l->count = n - 1;
+  return b;
+}
+
+/* Keeps the `keep` most recently freed blocks of list cls (the head: warm in
+ * cache) and returns the older rest to their slabs. */
+static void list_trim(hk_tiny_cache_t *tc, unsigned cls, uint32_t keep) {
+  hk_tiny_list_t *l = &tc->list[cls];
+  if (l->count <= keep) return;
+  hk_block_t *rest;
+  if (keep == 0) {
+    rest = l->head;
+    l->head = NULL;
+  } else {
+    hk_block_t *last = l->head;
+    for (uint32_t i = 1; i < keep; i++) last = last->next;
+    rest = last->next;
+    last->next = NULL;
+  }
+  l->count = keep;
+  while (rest != NULL) {
+    hk_block_t *b = rest;
+    rest = b->next;
+    hk_seg_free_local(&tc->seg[cls], hk_seg_slab_of(b), b);
+  }
+}
+
+void hk_tiny_flush(hk_tiny_cache_t *tc) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) list_trim(tc, c, 0);
+}
+
+static HAK_COLD HAK_NORETURN void bad_free(const hk_slab_t *s, const void *p, const char *what) {
+  hk_fatal("free(): %s %p (tiny block size %u, slab %p)", what, p, s->block_size,
+           (void *)hk_slab_base(s));
+}
+
+void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p) {
+  unsigned cls = s->cls;
+  hk_tiny_list_t *l = &tc->list[cls];
+  if (((uintptr_t)p & (s->block_size - 1)) != 0) bad_free(s, p, "misaligned pointer into a block");
+  if ((hk_block_t *)p == l->head) bad_free(s, p, "double free of");
+  if (tc->drain_countdown <= 1) {
+    /* Periodic drain: give every list's older half back to the slabs, so a
+     * slab whose blocks all came home returns to the pool. */
+    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) list_trim(tc, c, tc->list[c].limit / 4);
+    tc->drain_countdown = tc->drain_interval ? tc->drain_interval : UINT32_MAX;
+  } else {
+    tc->drain_countdown--;
+  }
+  if (l->count >= l->limit) list_trim(tc, cls, l->limit / 2);
+  ((hk_block_t *)p)->next = l->head;
+  l->head = (hk_block_t *)p;
+  l->count++;
+}
+
+void hk_tiny_cache_release(hk_tiny_cache_t *tc) {
+  hk_tiny_flush(tc);
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_release_all(&tc->seg[c]);
+}

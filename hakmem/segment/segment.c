@@ -1,0 +1,586 @@
+/* hakmem/segment/segment.c — SuperSlabs, the shared pool, the registry and
+ * owner-side slab sets (see segment.h for the contract). */
+#include "hakmem/segment/segment.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hakmem/core/bits.h"
+#include "hakmem/core/lock.h"
+#include "hakmem/core/os.h"
+#include "hakmem/core/report.h"
+
+enum { HK_SLAB_HEADER = 3 }; /* state of slabs[0]: never allocatable */
+#define HK_LEAF_ENTRIES ((size_t)1 << HK_REGISTRY_LEAF_BITS)
+#define HK_FULL_SCAN_MAX 8u
+
+/* ---- registry ----------------------------------------------------------- */
+
+hk_atomic_word hk_region_root[(size_t)1 << HK_REGISTRY_ROOT_BITS];
+static hk_lock_t g_registry_lock;
+
+static hk_atomic_word *registry_leaf(uintptr_t chunk, bool create) {
+  hk_atomic_word *slot = &hk_region_root[chunk >> HK_REGISTRY_LEAF_BITS];
+  hk_atomic_word *leaf = (hk_atomic_word *)hk_atomic_load_acquire(slot);
+  if (leaf != NULL || !create) return leaf;
+  hk_lock(&g_registry_lock);
+  leaf = (hk_atomic_word *)hk_atomic_load_relaxed(slot);
+  if (leaf == NULL) {
+    void *mem;
+    size_t bytes = hk_bits_align_up(HK_LEAF_ENTRIES * sizeof(hk_atomic_word), hk_os_page_size());
+    if (hk_os_reserve_aligned(bytes, hk_os_page_size(), true, &mem) == 0) {
+      leaf = (hk_atomic_word *)mem;
+      hk_atomic_store_release(slot, (uintptr_t)leaf);
+    }
+  }
+  hk_unlock(&g_registry_lock);
+  return leaf;
+}
+
+int hk_region_register(void *base, size_t size, void *header, unsigned kind) {
+  uintptr_t first = (uintptr_t)base >> HK_SS_SHIFT;
+  uintptr_t last = ((uintptr_t)base + size - 1) >> HK_SS_SHIFT;
+  if (last >> (HK_REGISTRY_ROOT_BITS + HK_REGISTRY_LEAF_BITS)) return ENOMEM;
+  for (uintptr_t c = first; c <= last; c++) {
+    if (registry_leaf(c, true) == NULL) {
+      hk_region_unregister(base, (c - first) << HK_SS_SHIFT);
+      return ENOMEM;
+    }
+  }
+  for (uintptr_t c = first; c <= last; c++) {
+    hk_atomic_word *leaf = registry_leaf(c, false);
+    hk_atomic_store_release(&leaf[c & (HK_LEAF_ENTRIES - 1)], (uintptr_t)header | kind);
+  }
+  return 0;
+}
+
+void hk_region_unregister(void *base, size_t size) {
+  if (size == 0) return;
+  uintptr_t first = (uintptr_t)base >> HK_SS_SHIFT;
+  uintptr_t last = ((uintptr_t)base + size - 1) >> HK_SS_SHIFT;
+  for (uintptr_t c = first; c <= last; c++) {
+    hk_atomic_word *leaf = registry_leaf(c, false);
+    if (leaf) hk_atomic_store_release(&leaf[c & (HK_LEAF_ENTRIES - 1)], 0);
+  }
+}
+
+/* ---- shared pool ----------------------------------------------------- */
+
+static hk_lock_t g_pool_lock;
+static hk_slab_t *g_empty[HAK_SMALL_CLASSES];     /* EMPTY slots, LIFO */
+static uint32_t g_empty_dirty[HAK_SMALL_CLASSES]; /* of those, not purged */
+static hk_slab_t *g_abandoned[HAK_SMALL_CLASSES]; /* owner exited, blocks live */
+static hk_superslab_t *g_unused_list;             /* SuperSlabs with UNUSED slots */
+static hk_superslab_t *g_lru_head, *g_lru_tail;   /* fully empty, purged */
+static uint32_t g_lru_count;
+static hk_seg_config_t g_cfg = {.lru_max = 4, .dirty_empty_max = 4};
+static struct {
+  uint64_t superslabs_live, slabs_active, slabs_empty, slabs_abandoned, slabs_adopted;
+} g_st;
+
+void hk_seg_configure(const hk_seg_config_t *cfg) {
+  hk_lock(&g_pool_lock);
+  g_cfg = *cfg;
+  hk_unlock(&g_pool_lock);
+}
+
+HAK_INLINE hk_superslab_t *ss_of(const hk_slab_t *s) {
+  return (hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK);
+}
+
+/* Doubly linked slab lists (next/prev); head pointer passed by address. */
+static void slab_list_push(hk_slab_t **head, hk_slab_t *s) {
+  s->prev = NULL;
+  s->next = *head;
+  if (*head) (*head)->prev = s;
+  *head = s;
+}
+
+static void slab_list_remove(hk_slab_t **head, hk_slab_t *s) {
+  if (s->prev) s->prev->next = s->next;
+  else *head = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+}
+
+static void ss_list_push(hk_superslab_t **head, hk_superslab_t *ss) {
+  ss->prev = NULL;
+  ss->next = *head;
+  if (*head) (*head)->prev = ss;
+  *head = ss;
+}
+
+static void ss_list_remove(hk_superslab_t **head, hk_superslab_t *ss) {
+  if (ss->prev) ss->prev->next = ss->next;
+  else *head = ss->next;
+  if (ss->next) ss->next->prev = ss->prev;
+  ss->next = ss->prev = NULL;
+}
+
+static hk_superslab_t *superslab_map(void) {
+  void *mem;
+  if (hk_os_reserve_aligned(HK_SS_SIZE, HK_SS_SIZE, true, &mem) != 0) return NULL;
+  hk_superslab_t *ss = (hk_superslab_t *)mem;
+  if (hk_region_register(mem, HK_SS_SIZE, mem, HK_REGION_SUPERSLAB) != 0) {
+    hk_os_release(mem, HK_SS_SIZE);
+    return NULL;
+  }
+  /* Fresh anonymous memory is zero: only the non-zero fields are set. */
+  ss->magic = HK_SS_MAGIC;
+  ss->unused = HK_SS_SLABS - 1;
+  for (unsigned i = 0; i < HK_SS_SLABS; i++) {
+    ss->slabs[i].index = (uint8_t)i;
+    ss->slabs[i].state = i == 0 ? HK_SLAB_HEADER : HK_SLAB_UNUSED;
+  }
+  g_st.superslabs_live++;
+  return ss;
+}
+
+static void superslab_unmap(hk_superslab_t *ss) {
+  hk_region_unregister(ss, HK_SS_SIZE);
+  ss->magic = 0;
+  hk_os_release(ss, HK_SS_SIZE);
+  g_st.superslabs_live--;
+}
+
+static void slab_purge(hk_slab_t *s) {
+  if (s->dirty) {
+    hk_os_purge(hk_slab_base(s), HAK_SLAB_SIZE);
+    s->dirty = 0;
+  }
+}
+
+/* A SuperSlab whose last ACTIVE slab went away: purge it and park it in the
+ * LRU; unmap the least recently emptied one beyond the LRU bound. */
+static void superslab_retire_locked(hk_superslab_t *ss) {
+  for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+    hk_slab_t *s = &ss->slabs[i];
+    if (s->state == HK_SLAB_EMPTY) {
+      slab_list_remove(&g_empty[s->cls], s);
+      g_st.slabs_empty--;
+      if (s->dirty) g_empty_dirty[s->cls]--;
+    }
+    slab_purge(s);
+    s->state = HK_SLAB_UNUSED;
+  }
+  ss->unused = HK_SS_SLABS - 1;
+  if (ss->on_unused_list) {
+    ss_list_remove(&g_unused_list, ss);
+    ss->on_unused_list = 0;
+  }
+  ss->in_lru = 1;
+  ss_list_push(&g_lru_head, ss);
+  if (g_lru_tail == NULL) g_lru_tail = ss;
+  g_lru_count++;
+  while (g_lru_count > g_cfg.lru_max) {
+    hk_superslab_t *old = g_lru_tail;
+    g_lru_tail = old->prev;
+    ss_list_remove(&g_lru_head, old);
+    g_lru_count--;
+    superslab_unmap(old);
+  }
+}
+
+static hk_superslab_t *lru_pop_locked(void) {
+  hk_superslab_t *ss = g_lru_head;
+  if (ss == NULL) return NULL;
+  if (g_lru_tail == ss) g_lru_tail = ss->prev;
+  ss_list_remove(&g_lru_head, ss);
+  g_lru_count--;
+  ss->in_lru = 0;
+  return ss;
+}
+
+/* page_becomes_empty: an owned slab whose blocks are all back goes to the
+ * pool as EMPTY (same-class reuse first); pool lock held. */
+static void slab_release_locked(hk_slab_t *s) {
+  hk_superslab_t *ss = ss_of(s);
+  hk_atomic_store_relaxed(&s->owner, 0);
+  s->state = HK_SLAB_EMPTY;
+  s->list = HK_LIST_NONE;
+  s->dirty = 1;
+  g_st.slabs_active--;
+  if (--ss->active == 0) {
+    superslab_retire_locked(ss);
+    return;
+  }
+  slab_list_push(&g_empty[s->cls], s);
+  g_st.slabs_empty++;
+  if (g_empty_dirty[s->cls] >= g_cfg.dirty_empty_max) slab_purge(s);
+  else g_empty_dirty[s->cls]++;
+}
+
+static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
+  hk_superslab_t *ss = ss_of(s);
+  s->cls = (uint8_t)cls;
+  s->block_size = hk_class_size[cls];
+  s->capacity = hk_class_capacity(cls);
+  s->free = NULL;
+  s->used = 0;
+  s->carved = 0;
+  s->state = HK_SLAB_ACTIVE;
+  s->list = HK_LIST_NONE;
+  s->next = s->prev = NULL;
+  hk_atomic_store_relaxed(&s->remote, 0);
+  hk_atomic_store_relaxed(&s->owner, owner);
+  ss->active++;
+  g_st.slabs_active++;
+}
+
+static hk_slab_t *take_empty_locked(unsigned cls) {
+  hk_slab_t *s = g_empty[cls];
+  if (s == NULL) return NULL;
+  slab_list_remove(&g_empty[cls], s);
+  g_st.slabs_empty--;
+  if (s->dirty) g_empty_dirty[cls]--;
+  s->dirty = 0;
+  return s;
+}
+
+static hk_slab_t *take_unused_locked(void) {
+  hk_superslab_t *ss = g_unused_list;
+  if (ss == NULL) return NULL;
+  for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+    hk_slab_t *s = &ss->slabs[i];
+    if (s->state == HK_SLAB_UNUSED) {
+      if (--ss->unused == 0) {
+        ss_list_remove(&g_unused_list, ss);
+        ss->on_unused_list = 0;
+      }
+      return s;
+    }
+  }
+  hk_fatal("segment: SuperSlab %p on the unused list has no UNUSED slot", (void *)ss);
+}
+
+/* Shared pool acquire: adopt > EMPTY same class > UNUSED > EMPTY other class
+ * > new SuperSlab. Returns an ACTIVE slab owned by `owner`, or NULL. */
+static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
+  hk_lock(&g_pool_lock);
+  hk_slab_t *s = g_abandoned[cls];
+  if (s != NULL) { /* stage 0: adopt a slab of an exited thread */
+    slab_list_remove(&g_abandoned[cls], s);
+    s->list = HK_LIST_NONE;
+    hk_atomic_store_relaxed(&s->owner, owner);
+    g_st.slabs_abandoned--;
+    g_st.slabs_adopted++;
+    hk_unlock(&g_pool_lock);
+    return s;
+  }
+  s = take_empty_locked(cls); /* stage 1 */
+  if (s == NULL) s = take_unused_locked(); /* stage 2 */
+  if (s == NULL) {
+    for (unsigned c = 0; c < HAK_SMALL_CLASSES && s == NULL; c++) s = take_empty_locked(c);
+  }
+  if (s == NULL) { /* stage 3 */
+    hk_superslab_t *ss = lru_pop_locked();
+    if (ss == NULL) ss = superslab_map();
+    if (ss != NULL) {
+      ss->on_unused_list = 1;
+      ss_list_push(&g_unused_list, ss);
+      s = take_unused_locked();
+    }
+  }
+  if (s != NULL) slab_activate(s, cls, owner);
+  hk_unlock(&g_pool_lock);
+  return s;
+}
+
+/* ---- owner side -------------------------------------------------------- */
+
+/* Moves the slab's remote frees to its free list (owner or pool lock). */
+static void slab_drain_remote(hk_slab_t *s) {
+  hk_block_t *chain = (hk_block_t *)hk_atomic_exchange_acquire(&s->remote, 0);
+  if (chain == NULL) return;
+  uint32_t n = 1;
+  hk_block_t *tail = chain;
+  while (tail->next != NULL) {
+    tail = tail->next;
+    n++;
+  }
+  tail->next = s->free;
+  s->free = chain;
+  if (HAK_UNLIKELY(n > s->used)) {
+    hk_fatal("segment: slab %p (class %u) got %u remote frees with only %u blocks in use: "
+             "double free or corrupted heap",
+             (void *)hk_slab_base(s), (unsigned)s->cls, n, s->used);
+  }
+  s->used -= n;
+}
+
+/* Pops up to want blocks into *out; remote frees are drained first. */
+static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
+  if (hk_atomic_load_relaxed(&s->remote) != 0) slab_drain_remote(s);
+  hk_block_t *chain = *out;
+  uint32_t n = 0;
+  while (n < want && s->free != NULL) {
+    hk_block_t *b = s->free;
+    s->free = b->next;
+    b->next = chain;
+    chain = b;
+    n++;
+  }
+  if (n < want && s->carved < s->capacity) {
+    uint8_t *base = hk_slab_base(s);
+    uint32_t take = s->capacity - s->carved;
+    if (take > want - n) take = want - n;
+    for (uint32_t i = 0; i < take; i++) {
+      hk_block_t *b = (hk_block_t *)(base + (size_t)(s->carved + i) * s->block_size);
+      b->next = chain;
+      chain = b;
+    }
+    s->carved += take;
+    n += take;
+  }
+  s->used += n;
+  *out = chain;
+  return n;
+}
+
+static void owner_list_remove(hk_seg_class_t *sc, hk_slab_t *s) {
+  if (s->list == HK_LIST_PARTIAL) {
+    slab_list_remove(&sc->partial, s);
+  } else if (s->list == HK_LIST_FULL) {
+    if (sc->full_cursor == s) sc->full_cursor = s->next;
+    slab_list_remove(&sc->full, s);
+  }
+  s->list = HK_LIST_NONE;
+}
+
+static void page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s) {
+  owner_list_remove(sc, s);
+  if (sc->current == s) sc->current = NULL;
+  sc->nslabs--;
+  hk_lock(&g_pool_lock);
+  slab_release_locked(s);
+  hk_unlock(&g_pool_lock);
+}
+
+/* Looks at up to HK_FULL_SCAN_MAX full slabs for remote frees, resuming
+ * where the last scan stopped (so every full slab is seen in turn); returns
+ * one that has free blocks now, sending emptied ones back to the pool. */
+static hk_slab_t *scan_full(hk_seg_class_t *sc) {
+  for (uint32_t i = 0; i < HK_FULL_SCAN_MAX && sc->full != NULL; i++) {
+    hk_slab_t *s = sc->full_cursor ? sc->full_cursor : sc->full;
+    sc->full_cursor = s->next;
+    if (hk_atomic_load_relaxed(&s->remote) == 0) continue;
+    owner_list_remove(sc, s);
+    slab_drain_remote(s);
+    if (s->used == 0) {
+      sc->nslabs--;
+      hk_lock(&g_pool_lock);
+      slab_release_locked(s);
+      hk_unlock(&g_pool_lock);
+      continue;
+    }
+    return s;
+  }
+  return NULL;
+}
+
+uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32_t want,
+                       hk_block_t **out) {
+  *out = NULL;
+  for (;;) {
+    hk_slab_t *s = sc->current;
+    if (s != NULL) {
+      uint32_t n = slab_take(s, want, out);
+      if (n > 0) return n;
+      s->list = HK_LIST_FULL;
+      slab_list_push(&sc->full, s);
+      sc->current = NULL;
+    }
+    if (sc->partial != NULL) {
+      s = sc->partial;
+      owner_list_remove(sc, s);
+      sc->current = s;
+      continue;
+    }
+    s = scan_full(sc);
+    if (s == NULL) {
+      s = pool_acquire(cls, owner);
+      if (s == NULL) return 0;
+      sc->nslabs++;
+    }
+    sc->current = s;
+  }
+}
+
+void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p) {
+  hk_block_t *b = (hk_block_t *)p;
+  b->next = s->free;
+  s->free = b;
+  if (HAK_UNLIKELY(s->used == 0)) {
+    hk_fatal("free(): pointer %p: block of class %u freed more often than allocated (double free)",
+             p, (unsigned)s->cls);
+  }
+  s->used--;
+  if (s->used == 0 && s != sc->current && hk_atomic_load_relaxed(&s->remote) == 0) {
+    page_becomes_empty(sc, s);
+  } else if (s->list == HK_LIST_FULL) {
+    owner_list_remove(sc, s);
+    s->list = HK_LIST_PARTIAL;
+    slab_list_push(&sc->partial, s);
+  }
+}
+
+static void abandon_locked(hk_slab_t *s) {
+  hk_atomic_store_relaxed(&s->owner, 0);
+  s->list = HK_LIST_ABANDONED;
+  slab_list_push(&g_abandoned[s->cls], s);
+  g_st.slabs_abandoned++;
+}
+
+static void release_or_abandon(hk_slab_t *s, bool take_lock) {
+  s->list = HK_LIST_NONE;
+  s->next = s->prev = NULL;
+  slab_drain_remote(s);
+  if (take_lock) hk_lock(&g_pool_lock);
+  if (s->used == 0) slab_release_locked(s);
+  else abandon_locked(s);
+  if (take_lock) hk_unlock(&g_pool_lock);
+}
+
+static void class_release(hk_seg_class_t *sc, bool take_lock) {
+  if (sc->current) release_or_abandon(sc->current, take_lock);
+  while (sc->partial) {
+    hk_slab_t *s = sc->partial;
+    sc->partial = s->next;
+    release_or_abandon(s, take_lock);
+  }
+  while (sc->full) {
+    hk_slab_t *s = sc->full;
+    sc->full = s->next;
+    release_or_abandon(s, take_lock);
+  }
+  sc->current = NULL;
+  sc->full_cursor = NULL;
+  sc->nslabs = 0;
+}
+
+void hk_seg_class_release_all(hk_seg_class_t *sc) { class_release(sc, true); }
+
+void hk_seg_class_abandon_after_fork(hk_seg_class_t *sc) { class_release(sc, false); }
+
+/* ---- maintenance ----------------------------------------------------------- */
+
+size_t hk_seg_trim(void) {
+  hk_os_stats_t before, after;
+  hk_os_stats_get(&before);
+  hk_lock(&g_pool_lock);
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    hk_slab_t *s = g_abandoned[c];
+    while (s != NULL) {
+      hk_slab_t *next = s->next;
+      slab_drain_remote(s);
+      if (s->used == 0) {
+        slab_list_remove(&g_abandoned[c], s);
+        g_st.slabs_abandoned--;
+        slab_release_locked(s);
+      }
+      s = next;
+    }
+  }
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    for (hk_slab_t *s = g_empty[c]; s != NULL; s = s->next) slab_purge(s);
+    g_empty_dirty[c] = 0;
+  }
+  while (g_lru_head != NULL) superslab_unmap(lru_pop_locked());
+  hk_unlock(&g_pool_lock);
+  hk_os_stats_get(&after);
+  return (size_t)(after.purged_bytes - before.purged_bytes) +
+         (size_t)(before.mapped_bytes - after.mapped_bytes);
+}
+
+void hk_seg_stats_get(hk_seg_stats_t *out) {
+  hk_lock(&g_pool_lock);
+  out->superslabs_live = g_st.superslabs_live;
+  out->superslabs_cached = g_lru_count;
+  out->slabs_active = g_st.slabs_active;
+  out->slabs_empty = g_st.slabs_empty;
+  out->slabs_abandoned = g_st.slabs_abandoned;
+  out->slabs_adopted = g_st.slabs_adopted;
+  hk_unlock(&g_pool_lock);
+}
+
+void hk_seg_fork_prepare(void) {
+  hk_lock(&g_registry_lock);
+  hk_lock(&g_pool_lock);
+}
+
+void hk_seg_fork_parent(void) {
+  hk_unlock(&g_pool_lock);
+  hk_unlock(&g_registry_lock);
+}
+
+void hk_seg_fork_child(void) {
+  hk_lock_reset(&g_pool_lock);
+  hk_lock_reset(&g_registry_lock);
+}
+
+/* ---- consistency check -------------------------------------------------- */
+
+static int check_list(hk_slab_t *head, unsigned cls, uint8_t state, uint8_t list, const char *what) {
+  int bad = 0;
+  for (hk_slab_t *s = head; s != NULL; s = s->next) {
+    if (s->state != state || s->cls != cls || (list != HK_LIST_NONE && s->list != list)) {
+      hk_report("check: slab %p on the %s list of class %u has state %u class %u list %u",
+                (void *)hk_slab_base(s), what, cls, s->state, s->cls, s->list);
+      bad++;
+    }
+    if (s->next && s->next->prev != s) {
+      hk_report("check: broken %s list link at slab %p", what, (void *)hk_slab_base(s));
+      bad++;
+    }
+  }
+  return bad;
+}
+
+static int check_free_list(hk_slab_t *s) {
+  uint32_t n = 0;
+  uint8_t *base = hk_slab_base(s);
+  for (hk_block_t *b = s->free; b != NULL; b = b->next) {
+    long idx = hk_slab_block_index(s, b);
+    if ((uint8_t *)b < base || idx < 0 || (uint32_t)idx >= s->carved) {
+      hk_report("check: slab %p free list holds %p, not a handed-out block", (void *)base, (void *)b);
+      return 1;
+    }
+    if (++n > s->capacity) {
+      hk_report("check: slab %p free list is longer than its capacity (cycle)", (void *)base);
+      return 1;
+    }
+  }
+  if (n + s->used != s->carved) {
+    hk_report("check: slab %p: %u free + %u used != %u carved", (void *)base, n, s->used, s->carved);
+    return 1;
+  }
+  return 0;
+}
+
+int hk_seg_check(void) {
+  int bad = 0;
+  hk_lock(&g_pool_lock);
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    bad += check_list(g_empty[c], c, HK_SLAB_EMPTY, HK_LIST_NONE, "empty");
+    bad += check_list(g_abandoned[c], c, HK_SLAB_ACTIVE, HK_LIST_ABANDONED, "abandoned");
+    for (hk_slab_t *s = g_abandoned[c]; s != NULL; s = s->next) {
+      slab_drain_remote(s);
+      bad += check_free_list(s);
+    }
+  }
+  for (hk_superslab_t *ss = g_unused_list; ss != NULL; ss = ss->next) {
+    unsigned active = 0, unused = 0;
+    for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+      active += ss->slabs[i].state == HK_SLAB_ACTIVE;
+      unused += ss->slabs[i].state == HK_SLAB_UNUSED;
+    }
+    if (ss->magic != HK_SS_MAGIC || active != ss->active || unused != ss->unused || unused == 0) {
+      hk_report("check: SuperSlab %p counts active %u/%u unused %u/%u", (void *)ss, active,
+                ss->active, unused, ss->unused);
+      bad++;
+    }
+  }
+  hk_unlock(&g_pool_lock);
+  return bad;
+}
+

@@ -1,0 +1,202 @@
+/* hakmem/segment/segment.h — the segment box: SuperSlabs, the shared slab
+ * pool, region lookup and remote-free queues (SPEC §3 "Segment box", seed 003).
+ *
+ * Owns:
+ *   - SuperSlabs: 2 MiB, 2 MiB aligned, 32 slabs of 64 KiB. Slab 0 holds the
+ *     SuperSlab header and the 32 slab descriptors, so blocks start at their
+ *     slab's 64 KiB boundary (the alignment rule needs no per-block header).
+ *     All metadata lives in the mapping itself; nothing comes from malloc.
+ *   - Slot states UNUSED / ACTIVE / EMPTY and the shared pool's acquire in
+ *     three stages: (1) an EMPTY slot of the same class, (2) an UNUSED slot of
+ *     any SuperSlab (or an EMPTY slot of another class), (3) a new SuperSlab
+ *     (from the LRU of fully empty ones first, else the OS). Slabs of threads
+ *     that exited are adopted first (stage 0).
+ *   - A bounded LRU of fully empty SuperSlabs (purged on entry, unmapped when
+ *     the LRU overflows) and purging of EMPTY slabs beyond a small reserve.
+ *   - The region registry: a two-level map from each 2 MiB chunk of the
+ *     address space to the header of the HAKMEM region covering it, tagged with
+ *     the region kind. hk_region_lookup answers "is this ours, and what is it"
+ *     in two dependent loads for any pointer, also foreign or garbage ones.
+ *   - Per-class slab sets of an owner thread (current, partial, full), batch
+ *     refill from them (the `alloc_slow_from_class` boundary), local frees back
+ *     into slabs and `page_becomes_empty`, remote frees (lock-free MPSC stack
+ *     per slab; the owner drains it before it pops the slab's free list, so a
+ *     block is never in two lists), abandonment at thread exit and adoption.
+ * Boundary: the tiny front and the mid pool keep their own per-thread caches
+ * and call in here only to refill, to return blocks, and at thread exit. The
+ * large-object code registers its regions here. Locks: one pool lock for the
+ * shared structures (cold paths only); no lock on the refill/free fast paths. */
+#ifndef HAKMEM_SEGMENT_SEGMENT_H
+#define HAKMEM_SEGMENT_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hakmem/core/atomic.h"
+#include "hakmem/core/compiler.h"
+#include "hakmem/core/size_class.h"
+
+#define HK_SS_SHIFT 21u
+#define HK_SS_SIZE ((size_t)1 << HK_SS_SHIFT)
+#define HK_SS_MASK (HK_SS_SIZE - 1)
+#define HK_SS_SLABS (HK_SS_SIZE / HAK_SLAB_SIZE) /* 32; slab 0 is the header */
+#define HK_SS_MAGIC 0x48414b4d53535342ull        /* "HAKMSSSB" */
+
+/* Region kinds, stored in the low bits of registry entries. */
+enum { HK_REGION_NONE = 0, HK_REGION_SUPERSLAB = 1, HK_REGION_LARGE = 2, HK_REGION_HUGE = 3 };
+#define HK_REGION_KIND_MASK ((uintptr_t)0xfff)
+
+/* Slab slot states (SP-SLOT). */
+enum { HK_SLAB_UNUSED = 0, HK_SLAB_ACTIVE = 1, HK_SLAB_EMPTY = 2 };
+/* Which owner list an ACTIVE slab is on. */
+enum { HK_LIST_NONE = 0, HK_LIST_PARTIAL = 1, HK_LIST_FULL = 2, HK_LIST_ABANDONED = 3 };
+
+typedef struct hk_block {
+  struct hk_block *next;
+} hk_block_t;
+
+typedef struct hk_slab {
+  /* Owner-only fields (or pool-lock protected while the slab is unowned). */
+  hk_block_t *free;      /* blocks returned to the slab */
+  uint32_t used;         /* blocks outside the slab: with users or in thread caches */
+  uint32_t carved;       /* blocks [carved, capacity) were never handed out */
+  uint32_t capacity;
+  uint32_t block_size;
+  uint8_t cls;
+  uint8_t state;         /* HK_SLAB_*; changed under the pool lock */
+  uint8_t list;          /* HK_LIST_* */
+  uint8_t index;         /* slot index in its SuperSlab */
+  uint8_t dirty;         /* EMPTY slab not yet purged */
+  uint8_t pad_[3];
+  hk_atomic_word owner;  /* owner token (thread cache address); 0 = unowned */
+  hk_atomic_word remote; /* MPSC stack of blocks freed by other threads */
+  struct hk_slab *next, *prev; /* owner's partial/full list, or pool lists */
+} hk_slab_t;
+
+typedef struct hk_superslab {
+  uint64_t magic;
+  uint32_t active;  /* ACTIVE slots */
+  uint32_t unused;  /* UNUSED slots */
+  struct hk_superslab *next, *prev; /* "has UNUSED slots" list or the LRU */
+  uint8_t in_lru;
+  uint8_t on_unused_list;
+  uint8_t pad_[6];
+  hk_slab_t slabs[HK_SS_SLABS]; /* slabs[0] describes the header slab, never used */
+} hk_superslab_t;
+
+/* ---- region registry -------------------------------------------------- */
+
+#define HK_REGISTRY_LEAF_BITS 15u
+#define HK_REGISTRY_ROOT_BITS (48u - HK_SS_SHIFT - HK_REGISTRY_LEAF_BITS) /* 12 */
+extern hk_atomic_word hk_region_root[(size_t)1 << HK_REGISTRY_ROOT_BITS];
+
+/* Registry entry for the 2 MiB chunk holding p: header address | kind, or 0
+ * when p is not in a HAKMEM region. Safe for any pointer value. */
+HAK_INLINE uintptr_t hk_region_entry(const void *p) {
+  uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
+  if (HAK_UNLIKELY(chunk >> (HK_REGISTRY_ROOT_BITS + HK_REGISTRY_LEAF_BITS))) return 0;
+  const hk_atomic_word *leaf =
+      (const hk_atomic_word *)hk_atomic_load_acquire(&hk_region_root[chunk >> HK_REGISTRY_LEAF_BITS]);
+  if (HAK_UNLIKELY(leaf == NULL)) return 0;
+  return hk_atomic_load_relaxed(&leaf[chunk & (((uintptr_t)1 << HK_REGISTRY_LEAF_BITS) - 1)]);
+}
+
+/* Marks [base, base+size) (2 MiB aligned base) as a region of `kind` whose
+ * header is `header`. Returns 0 or ENOMEM (registry leaf could not be mapped). */
+int hk_region_register(void *base, size_t size, void *header, unsigned kind);
+void hk_region_unregister(void *base, size_t size);
+
+/* The SuperSlab and slab holding p, or NULL if p is not inside a SuperSlab. */
+HAK_INLINE hk_slab_t *hk_seg_slab_of(const void *p) {
+  uintptr_t e = hk_region_entry(p);
+  if (HAK_UNLIKELY(e != (((uintptr_t)p & ~(uintptr_t)HK_SS_MASK) | HK_REGION_SUPERSLAB))) return NULL;
+  hk_superslab_t *ss = (hk_superslab_t *)(e & ~HK_REGION_KIND_MASK);
+  return &ss->slabs[((uintptr_t)p >> HAK_SLAB_SHIFT) & (HK_SS_SLABS - 1)];
+}
+
+HAK_INLINE uint8_t *hk_slab_base(const hk_slab_t *s) {
+  uintptr_t ss = (uintptr_t)s & ~(uintptr_t)HK_SS_MASK;
+  return (uint8_t *)(ss + ((uintptr_t)s->index << HAK_SLAB_SHIFT));
+}
+
+/* Index of p's block in its slab if p is exactly a block start, else -1. */
+HAK_INLINE long hk_slab_block_index(const hk_slab_t *s, const void *p) {
+  uintptr_t off = (uintptr_t)p - (uintptr_t)hk_slab_base(s);
+  if (off % s->block_size != 0) return -1;
+  return (long)(off / s->block_size);
+}
+
+/* ---- owner side: per-class slab sets -------------------------------- */
+
+/* One owner's slabs of one class. Lives in the owner's thread cache (mmap'd
+ * metadata); the owner token is the address of the enclosing cache. */
+typedef struct hk_seg_class {
+  hk_slab_t *current;  /* slab refills come from first */
+  hk_slab_t *partial;  /* other slabs with free blocks */
+  hk_slab_t *full;     /* slabs with nothing free when last looked at */
+  hk_slab_t *full_cursor; /* where the next look for remote frees starts */
+  uint32_t nslabs;     /* slabs owned in this class */
+} hk_seg_class_t;
+
+/* alloc_slow_from_class: takes up to `want` blocks of class cls for the owner
+ * as a NULL-terminated chain in *out; returns how many (0 only when the OS is
+ * out of memory). Drains remote frees before popping any free list. */
+uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32_t want,
+                       hk_block_t **out);
+
+/* Returns one block to its slab on the owner's side (s->owner == owner).
+ * Calls page_becomes_empty (slab back to the pool) when the slab's last block
+ * comes back and the slab is not the class's current slab. */
+void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p);
+
+/* Frees a block of a slab owned by another thread (or by nobody). */
+HAK_INLINE void hk_seg_free_remote(hk_slab_t *s, void *p) {
+  hk_block_t *b = (hk_block_t *)p;
+  uintptr_t head = hk_atomic_load_relaxed(&s->remote);
+  do {
+    b->next = (hk_block_t *)head;
+  } while (!hk_atomic_cas_weak_release(&s->remote, &head, (uintptr_t)b));
+}
+
+/* Thread exit: returns every slab of the class; slabs still holding live
+ * blocks are abandoned (owner 0) for another thread to adopt. */
+void hk_seg_class_release_all(hk_seg_class_t *sc);
+
+/* After fork() in the child, for a dead parent thread's class set: its slabs
+ * become abandoned without touching the pool lock (already reset). */
+void hk_seg_class_abandon_after_fork(hk_seg_class_t *sc);
+
+/* ---- pool maintenance and introspection ----------------------------- */
+
+/* Reclaims abandoned slabs whose blocks all came back, purges EMPTY slabs and
+ * releases the LRU. Returns bytes given back to the OS. */
+size_t hk_seg_trim(void);
+
+typedef struct hk_seg_stats {
+  uint64_t superslabs_live;
+  uint64_t superslabs_cached;
+  uint64_t slabs_active;
+  uint64_t slabs_empty;
+  uint64_t slabs_abandoned;
+  uint64_t slabs_adopted;
+} hk_seg_stats_t;
+void hk_seg_stats_get(hk_seg_stats_t *out);
+
+/* fork handlers (the API layer registers them with pthread_atfork). */
+void hk_seg_fork_prepare(void);
+void hk_seg_fork_parent(void);
+void hk_seg_fork_child(void);
+
+/* Tunables (set once at init by the API layer from the policy snapshot). */
+typedef struct hk_seg_config {
+  uint32_t lru_max;          /* fully empty SuperSlabs kept mapped (purged) */
+  uint32_t dirty_empty_max;  /* EMPTY slabs per class kept unpurged */
+} hk_seg_config_t;
+void hk_seg_configure(const hk_seg_config_t *cfg);
+
+/* Checked-build consistency walk: verifies the slab lists and counts of the
+ * pool; returns 0 or the number of problems found (each reported). */
+int hk_seg_check(void);
+
+#endif /* HAKMEM_SEGMENT_SEGMENT_H */
