@@ -196,14 +196,16 @@ static hk_superslab_t *lru_pop_locked(void) {
 static void slab_release_locked(hk_slab_t *s) {
   hk_superslab_t *ss = ss_of(s);
   hk_atomic_store_relaxed(&s->owner, 0);
-  s->state = HK_SLAB_EMPTY;
   s->list = HK_LIST_NONE;
   s->dirty = 1;
   g_st.slabs_active--;
   if (--ss->active == 0) {
+    /* Not on any EMPTY list: the retire walk only unlinks listed slabs. */
+    s->state = HK_SLAB_UNUSED;
     superslab_retire_locked(ss);
     return;
   }
+  s->state = HK_SLAB_EMPTY;
   slab_list_push(&g_empty[s->cls], s);
   g_st.slabs_empty++;
   if (g_empty_dirty[s->cls] >= g_cfg.dirty_empty_max) slab_purge(s);
