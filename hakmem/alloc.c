@@ -11,6 +11,7 @@
 #include "hakmem/core/bits.h"
 #include "hakmem/core/compiler.h"
 #include "hakmem/core/lock.h"
+#include "hakmem/core/memops.h"
 #include "hakmem/core/os.h"
 #include "hakmem/core/report.h"
 #include "hakmem/core/size_class.h"
@@ -240,7 +241,7 @@ static hk_slab_t *checked_slab(const char *fn, const void *p, hk_slab_t *s) {
     hk_fatal("%s(): misaligned pointer into a block %p (block size %u, slab %p)", fn, p,
              s->block_size, (void *)hk_slab_base(s));
   }
-  if ((uint32_t)idx >= s->carved) invalid_free(fn, p, "pointer to a block never allocated");
+  if ((uint32_t)idx >= hk_slab_carved(s)) invalid_free(fn, p, "pointer to a block never allocated");
   return s;
 }
 
@@ -304,7 +305,7 @@ int hk_api_owns(const void *p) {
   hk_slab_t *s = hk_seg_slab_of(p);
   if (s != NULL) {
     long idx = s->state == HK_SLAB_ACTIVE ? hk_slab_block_index(s, p) : -1;
-    return idx >= 0 && (uint32_t)idx < s->carved;
+    return idx >= 0 && (uint32_t)idx < hk_slab_carved(s);
   }
   uintptr_t e = hk_region_entry(p);
   unsigned kind = (unsigned)(e & HK_REGION_KIND_MASK);
@@ -321,11 +322,11 @@ void *hk_api_calloc(size_t n, size_t size) {
     bool zeroed;
     void *p = hk_large_alloc(total, HAK_CACHE_LINE, &zeroed);
     if (p == NULL) errno = ENOMEM;
-    else if (!zeroed) memset(p, 0, total);
+    else if (!zeroed) hk_memzero(p, total);
     return p;
   }
   void *p = hk_api_malloc(total);
-  if (p != NULL) memset(p, 0, total);
+  if (p != NULL) hk_memzero(p, total);
   return p;
 }
 
@@ -333,7 +334,9 @@ void *hk_api_calloc(size_t n, size_t size) {
  * mid blocks to 128 B, so most requests are plain mallocs of a suitable size;
  * larger alignments come from page spans. */
 static void *alloc_aligned(size_t alignment, size_t size) {
-  if (alignment <= 16) return hk_api_malloc(size);
+  /* A request smaller than its alignment takes the class of the alignment
+   * (C0 blocks are only 8-aligned: aligned_alloc(16, 8) needs C1). */
+  if (alignment <= 16) return hk_api_malloc(size < alignment ? alignment : size);
   if (size <= HAK_TINY_MAX && alignment <= HAK_TINY_MAX) {
     return hk_api_malloc(size > alignment ? size : alignment);
   }
@@ -398,7 +401,7 @@ void *hk_api_realloc(void *p, size_t size) {
   }
   void *q = hk_api_malloc(size);
   if (q == NULL) return NULL; /* p is left untouched */
-  memcpy(q, p, size < usable ? size : usable);
+  hk_memcpy(q, p, size < usable ? size : usable);
   hk_api_free(p);
   return q;
 }

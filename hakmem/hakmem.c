@@ -3,6 +3,7 @@
 
 #include "hakmem/alloc.h"
 #include "hakmem/core/compiler.h"
+#include "hakmem/core/memops.h"
 
 HAK_EXPORT void *hak_malloc(size_t size) { return hk_api_malloc(size); }
 HAK_EXPORT void hak_free(void *p) { hk_api_free(p); }
@@ -25,12 +26,20 @@ HAK_EXPORT int hak_trim(size_t pad) { return hk_api_trim(pad); }
 HAK_EXPORT int hak_owns(const void *p) { return hk_api_owns(p); }
 HAK_EXPORT void hak_stats_get(hak_stats_t *out) { hk_api_stats(out); }
 
-HAK_EXPORT const char *hak_version(void) {
 #if defined(__x86_64__)
-  return "hakmem " HAKMEM_VERSION " (x86_64)";
+#define HAK_ARCH "x86_64"
 #elif defined(__aarch64__)
-  return "hakmem " HAKMEM_VERSION " (aarch64)";
+#define HAK_ARCH "aarch64"
 #else
-  return "hakmem " HAKMEM_VERSION;
+#define HAK_ARCH "generic"
 #endif
+
+/* "hakmem 0.1.0 (x86_64, memops avx2)": architecture and the memset/memcpy
+ * path picked at run time. */
+HAK_EXPORT const char *hak_version(void) {
+  switch (hk_memops_active()) {
+    case HK_MEMOPS_AVX2: return "hakmem " HAKMEM_VERSION " (" HAK_ARCH ", memops avx2)";
+    case HK_MEMOPS_NEON: return "hakmem " HAKMEM_VERSION " (" HAK_ARCH ", memops neon)";
+    default: return "hakmem " HAKMEM_VERSION " (" HAK_ARCH ", memops generic)";
+  }
 }

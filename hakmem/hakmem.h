@@ -52,14 +52,15 @@ typedef struct hak_stats {
   uint64_t os_munmap_calls;
   uint64_t os_madvise_calls;
   uint64_t os_mapped_bytes;      /* address space currently mapped by HAKMEM */
-  uint64_t os_purged_bytes;      /* total returned to the OS with madvise */
+  uint64_t os_purged_bytes;      /* total returned to the OS (purged or decommitted) */
   uint64_t threads_live;         /* threads with HAKMEM caches */
   uint64_t slabs_adopted;        /* slabs taken over from exited threads */
 } hak_stats_t;
 
 void hak_stats_get(hak_stats_t *out);
 
-/* "hakmem 0.1.0 (x86_64, avx2)" style identification string. */
+/* "hakmem 0.1.0 (x86_64, memops avx2)": version, architecture and the
+ * memset/memcpy path chosen at run time. */
 const char *hak_version(void);
 
 #ifdef __cplusplus

@@ -75,6 +75,7 @@ int hk_os_commit(void *p, size_t size) {
 int hk_os_decommit(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
   /* Replacing the mapping drops the pages and the commit charge at once. */
+  hk_atomic_add_relaxed(&g_mmap_calls, 1);
   void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
   if (q == MAP_FAILED) return errno;
   hk_atomic_add_relaxed(&g_purged_bytes, size);

@@ -219,7 +219,7 @@ static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
   s->capacity = hk_class_capacity(cls);
   s->free = NULL;
   s->used = 0;
-  s->carved = 0;
+  hk_atomic_store_relaxed(&s->carved, 0);
   s->state = HK_SLAB_ACTIVE;
   s->list = HK_LIST_NONE;
   s->next = s->prev = NULL;
@@ -322,16 +322,17 @@ static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
     chain = b;
     n++;
   }
-  if (n < want && s->carved < s->capacity) {
+  uint32_t carved = hk_atomic_load_relaxed(&s->carved);
+  if (n < want && carved < s->capacity) {
     uint8_t *base = hk_slab_base(s);
-    uint32_t take = s->capacity - s->carved;
+    uint32_t take = s->capacity - carved;
     if (take > want - n) take = want - n;
     for (uint32_t i = 0; i < take; i++) {
-      hk_block_t *b = (hk_block_t *)(base + (size_t)(s->carved + i) * s->block_size);
+      hk_block_t *b = (hk_block_t *)(base + (size_t)(carved + i) * s->block_size);
       b->next = chain;
       chain = b;
     }
-    s->carved += take;
+    hk_atomic_store_relaxed(&s->carved, carved + take);
     n += take;
   }
   s->used += n;
@@ -543,7 +544,7 @@ static int check_free_list(hk_slab_t *s) {
   uint8_t *base = hk_slab_base(s);
   for (hk_block_t *b = s->free; b != NULL; b = b->next) {
     long idx = hk_slab_block_index(s, b);
-    if ((uint8_t *)b < base || idx < 0 || (uint32_t)idx >= s->carved) {
+    if ((uint8_t *)b < base || idx < 0 || (uint32_t)idx >= hk_slab_carved(s)) {
       hk_report("check: slab %p free list holds %p, not a handed-out block", (void *)base, (void *)b);
       return 1;
     }
@@ -552,8 +553,9 @@ static int check_free_list(hk_slab_t *s) {
       return 1;
     }
   }
-  if (n + s->used != s->carved) {
-    hk_report("check: slab %p: %u free + %u used != %u carved", (void *)base, n, s->used, s->carved);
+  if (n + s->used != hk_slab_carved(s)) {
+    hk_report("check: slab %p: %u free + %u used != %u carved", (void *)base, n, s->used,
+              hk_slab_carved(s));
     return 1;
   }
   return 0;

@@ -60,7 +60,8 @@ typedef struct hk_slab {
   /* Owner-only fields (or pool-lock protected while the slab is unowned). */
   hk_block_t *free;      /* blocks returned to the slab */
   uint32_t used;         /* blocks outside the slab: with users or in thread caches */
-  uint32_t carved;       /* blocks [carved, capacity) were never handed out */
+  hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out; written by
+                          * the owner, read (relaxed) by other threads validating a free */
   uint32_t capacity;
   uint32_t block_size;
   uint8_t cls;
@@ -126,6 +127,9 @@ HAK_INLINE long hk_slab_block_index(const hk_slab_t *s, const void *p) {
   if (off % s->block_size != 0) return -1;
   return (long)(off / s->block_size);
 }
+
+/* Blocks of the slab ever handed out (any thread may ask). */
+HAK_INLINE uint32_t hk_slab_carved(const hk_slab_t *s) { return hk_atomic_load_relaxed(&s->carved); }
 
 /* ---- owner side: per-class slab sets -------------------------------- */
 
