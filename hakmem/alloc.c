@@ -290,14 +290,22 @@ void hk_api_free(void *p) {
 
 /* ---- the rest of the family ------------------------------------------------ */
 
-size_t hk_api_usable_size(const void *p) {
-  if (p == NULL) return 0;
+/* Usable size of a live block; fn names the caller in the diagnostic. */
+static size_t usable_size_of(const char *fn, const void *p) {
   hk_slab_t *s = hk_seg_slab_of(p);
-  if (s != NULL) return checked_slab("malloc_usable_size", p, s)->block_size;
+  if (s != NULL) return checked_slab(fn, p, s)->block_size;
   uintptr_t e = hk_region_entry(p);
   unsigned kind = (unsigned)(e & HK_REGION_KIND_MASK);
-  if (kind == HK_REGION_LARGE || kind == HK_REGION_HUGE) return hk_large_usable(p, e);
-  invalid_free("malloc_usable_size", p, "invalid pointer (not allocated by HAKMEM)");
+  if (kind == HK_REGION_LARGE || kind == HK_REGION_HUGE) {
+    size_t n = hk_large_usable(p, e);
+    if (n == 0) invalid_free(fn, p, "invalid pointer or freed block (large allocation)");
+    return n;
+  }
+  invalid_free(fn, p, "invalid pointer (not allocated by HAKMEM)");
+}
+
+size_t hk_api_usable_size(const void *p) {
+  return p == NULL ? 0 : usable_size_of("malloc_usable_size", p);
 }
 
 int hk_api_owns(const void *p) {
@@ -392,7 +400,7 @@ void *hk_api_realloc(void *p, size_t size) {
     hk_api_free(p);
     return NULL;
   }
-  size_t usable = hk_api_usable_size(p);
+  size_t usable = usable_size_of("realloc", p);
   if (size <= usable) {
     /* In place while the block stays in the class the new size maps to
      * (small) or wastes at most half of the span (large). */

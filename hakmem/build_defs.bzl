@@ -55,3 +55,10 @@ hak_static_library = rule(
     },
     doc = "One static archive holding the objects of deps and their transitive deps.",
 )
+
+# target_compatible_with for tests and benchmarks that go through the malloc
+# override: ASan and TSan own malloc themselves, so these are skipped there.
+HAK_NEEDS_MALLOC_OVERRIDE = select({
+    "//tests:sanitizer_replaces_malloc": ["//:incompatible"],
+    "//conditions:default": [],
+})

@@ -18,9 +18,13 @@
 
 typedef struct hk_large_seg {
   uint64_t magic;
-  struct hk_large_seg *next, *prev;
+  struct hk_large_seg *next, *prev;   /* g_nonfull: segments with free pages */
+  struct hk_large_seg *dnext, *dprev; /* g_dirty FIFO: segments with dirty pages */
+  uint64_t dirty_since;               /* ms: when its oldest dirty page was freed */
   uint32_t free_pages;
+  uint32_t dirty_pages;
   uint32_t hint; /* upper bound of the longest free run */
+  uint8_t on_nonfull, on_dirty;
   uint64_t used[LS_WORDS];  /* page belongs to a live span (page 0 always) */
   uint64_t dirty[LS_WORDS]; /* free page that may hold data (not purged) */
   uint16_t span_len[LS_PAGES];   /* at a span's first page: pages in the span */
@@ -36,11 +40,11 @@ typedef struct hk_huge {
 _Static_assert(sizeof(hk_large_seg_t) <= HK_LARGE_PAGE, "large segment header fits in page 0");
 
 static hk_lock_t g_large_lock;
-static hk_large_seg_t *g_segs;
+static hk_large_seg_t *g_nonfull;               /* segments with free pages */
+static hk_large_seg_t *g_dirty, *g_dirty_tail;  /* oldest dirty first */
 static hk_large_seg_t *g_spare; /* one fully free segment kept mapped (purged) */
 static hk_large_config_t g_cfg = {.cache_bytes = (size_t)16 << 20, .purge_delay_ms = 1000};
 static size_t g_cached_bytes;  /* dirty free pages, in bytes */
-static uint64_t g_cache_since; /* ms: when the cache last became non-empty */
 static hk_large_stats_t g_st;
 
 void hk_large_configure(const hk_large_config_t *cfg) {
@@ -86,10 +90,56 @@ static int find_run(const hk_large_seg_t *s, unsigned n, unsigned step) {
   return -1;
 }
 
+/* ---- segment lists ----------------------------------------------------- */
+
+static void nonfull_add(hk_large_seg_t *s) {
+  if (s->on_nonfull) return;
+  s->on_nonfull = 1;
+  s->prev = NULL;
+  s->next = g_nonfull;
+  if (g_nonfull) g_nonfull->prev = s;
+  g_nonfull = s;
+}
+
+static void nonfull_remove(hk_large_seg_t *s) {
+  if (!s->on_nonfull) return;
+  s->on_nonfull = 0;
+  if (s->prev) s->prev->next = s->next;
+  else g_nonfull = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+}
+
+static void dirty_add(hk_large_seg_t *s, uint64_t now) {
+  if (s->on_dirty) return;
+  s->on_dirty = 1;
+  s->dirty_since = now;
+  s->dnext = NULL;
+  s->dprev = g_dirty_tail;
+  if (g_dirty_tail) g_dirty_tail->dnext = s;
+  else g_dirty = s;
+  g_dirty_tail = s;
+}
+
+static void dirty_remove(hk_large_seg_t *s) {
+  if (!s->on_dirty) return;
+  s->on_dirty = 0;
+  if (s->dprev) s->dprev->dnext = s->dnext;
+  else g_dirty = s->dnext;
+  if (s->dnext) s->dnext->dprev = s->dprev;
+  else g_dirty_tail = s->dprev;
+  s->dnext = s->dprev = NULL;
+}
+
 /* ---- purging ------------------------------------------------------------- */
 
+/* Returns every dirty page of s to the OS, one madvise per run. */
 static void seg_purge(hk_large_seg_t *s) {
-  for (unsigned i = 1; i < LS_PAGES;) {
+  for (unsigned i = 1; i < LS_PAGES && s->dirty_pages > 0;) {
+    if (s->dirty[i / 64] >> (i % 64) == 0) { /* rest of this word is clean */
+      i = (i / 64 + 1) * 64;
+      continue;
+    }
     if (!bit_get(s->dirty, i)) {
       i++;
       continue;
@@ -98,44 +148,33 @@ static void seg_purge(hk_large_seg_t *s) {
     while (j < LS_PAGES && bit_get(s->dirty, j)) j++;
     hk_os_purge((uint8_t *)s + (size_t)i * HK_LARGE_PAGE, (size_t)(j - i) * HK_LARGE_PAGE);
     bits_set(s->dirty, i, j - i, false);
+    s->dirty_pages -= j - i;
     g_cached_bytes -= (size_t)(j - i) * HK_LARGE_PAGE;
     i = j;
   }
+  dirty_remove(s);
+}
+
+/* Purges the segments dirty the longest until the cache is within its byte
+ * bound, then those idle past the purge delay. */
+static void maybe_purge_locked(void) {
+  if (g_dirty == NULL) return;
+  while (g_dirty != NULL && g_cached_bytes > g_cfg.cache_bytes) seg_purge(g_dirty);
+  uint64_t now = now_ms();
+  while (g_dirty != NULL && now - g_dirty->dirty_since >= g_cfg.purge_delay_ms) seg_purge(g_dirty);
 }
 
 static void purge_all_locked(void) {
-  for (hk_large_seg_t *s = g_segs; s != NULL && g_cached_bytes > 0; s = s->next) seg_purge(s);
-  if (g_spare) seg_purge(g_spare);
-}
-
-static void maybe_purge_locked(void) {
-  if (g_cached_bytes == 0) return;
-  if (g_cached_bytes > g_cfg.cache_bytes || now_ms() - g_cache_since >= g_cfg.purge_delay_ms) {
-    purge_all_locked();
-  }
+  while (g_dirty != NULL) seg_purge(g_dirty);
 }
 
 /* ---- segments ------------------------------------------------------------ */
-
-static void seg_link(hk_large_seg_t *s) {
-  s->prev = NULL;
-  s->next = g_segs;
-  if (g_segs) g_segs->prev = s;
-  g_segs = s;
-}
-
-static void seg_unlink(hk_large_seg_t *s) {
-  if (s->prev) s->prev->next = s->next;
-  else g_segs = s->next;
-  if (s->next) s->next->prev = s->prev;
-  s->next = s->prev = NULL;
-}
 
 static hk_large_seg_t *seg_new(void) {
   if (g_spare != NULL) {
     hk_large_seg_t *s = g_spare;
     g_spare = NULL;
-    seg_link(s);
+    nonfull_add(s);
     return s;
   }
   void *mem;
@@ -150,31 +189,36 @@ static hk_large_seg_t *seg_new(void) {
   s->hint = LS_PAGES - 1;
   bits_set(s->used, 0, 1, true);
   g_st.segments++;
-  seg_link(s);
+  nonfull_add(s);
   return s;
 }
 
-static void seg_retire(hk_large_seg_t *s) {
-  seg_unlink(s);
-  if (g_spare == NULL) {
-    seg_purge(s);
-    s->hint = LS_PAGES - 1;
-    g_spare = s;
-    return;
-  }
-  for (unsigned i = 1; i < LS_PAGES; i++) {
-    if (bit_get(s->dirty, i)) g_cached_bytes -= HK_LARGE_PAGE;
-  }
+static void seg_unmap(hk_large_seg_t *s) {
   hk_region_unregister(s, HK_SS_SIZE);
   s->magic = 0;
   hk_os_release(s, HK_SS_SIZE);
   g_st.segments--;
 }
 
+/* A segment whose last span was freed: kept (purged) as the spare, or unmapped. */
+static void seg_retire(hk_large_seg_t *s) {
+  nonfull_remove(s);
+  if (g_spare == NULL) {
+    /* Its dirty pages stay cached (and on the dirty FIFO): purged by the
+     * byte bound or the delay like any other freed span. */
+    s->hint = LS_PAGES - 1;
+    g_spare = s;
+    return;
+  }
+  g_cached_bytes -= (size_t)s->dirty_pages * HK_LARGE_PAGE;
+  dirty_remove(s);
+  seg_unmap(s);
+}
+
 static void *seg_alloc_locked(size_t pages, size_t align, bool *zeroed) {
   unsigned step = align > HK_LARGE_PAGE ? (unsigned)(align / HK_LARGE_PAGE) : 1u;
   for (int pass = 0; pass < 2; pass++) {
-    for (hk_large_seg_t *s = g_segs; s != NULL; s = s->next) {
+    for (hk_large_seg_t *s = g_nonfull; s != NULL; s = s->next) {
       if (s->free_pages < pages || (step == 1 && s->hint < pages)) continue;
       int u = find_run(s, (unsigned)pages, step);
       if (u < 0) {
@@ -182,12 +226,17 @@ static void *seg_alloc_locked(size_t pages, size_t align, bool *zeroed) {
         continue;
       }
       bits_set(s->used, (unsigned)u, (unsigned)pages, true);
-      size_t dirty = 0;
+      uint32_t dirty = 0;
       for (unsigned i = (unsigned)u; i < (unsigned)u + pages; i++) dirty += bit_get(s->dirty, i);
-      if (dirty) bits_set(s->dirty, (unsigned)u, (unsigned)pages, false);
-      g_cached_bytes -= dirty * HK_LARGE_PAGE;
+      if (dirty) {
+        bits_set(s->dirty, (unsigned)u, (unsigned)pages, false);
+        s->dirty_pages -= dirty;
+        g_cached_bytes -= (size_t)dirty * HK_LARGE_PAGE;
+        if (s->dirty_pages == 0) dirty_remove(s);
+      }
       *zeroed = dirty == 0;
       s->free_pages -= (uint32_t)pages;
+      if (s->free_pages == 0) nonfull_remove(s);
       s->span_len[u] = (uint16_t)pages;
       s->user_start[u] = (uint16_t)(u + 1);
       g_st.live++;
@@ -286,10 +335,12 @@ void hk_large_free(void *p, uintptr_t entry) {
   s->span_len[first] = 0;
   bits_set(s->used, first, n, false);
   bits_set(s->dirty, first, n, true);
-  if (g_cached_bytes == 0) g_cache_since = now_ms();
+  s->dirty_pages += n;
   g_cached_bytes += (size_t)n * HK_LARGE_PAGE;
+  dirty_add(s, now_ms());
   s->free_pages += n;
   s->hint = LS_PAGES - 1;
+  nonfull_add(s);
   g_st.live--;
   g_st.live_bytes -= (size_t)n * HK_LARGE_PAGE;
   if (s->free_pages == LS_PAGES - 1) seg_retire(s);
@@ -300,8 +351,7 @@ void hk_large_free(void *p, uintptr_t entry) {
 size_t hk_large_usable(const void *p, uintptr_t entry) {
   if ((entry & HK_REGION_KIND_MASK) == HK_REGION_HUGE) {
     hk_huge_t *h = huge_of(p, entry);
-    if (h == NULL) hk_fatal("malloc_usable_size(): invalid pointer %p (large allocation)", p);
-    return h->map_size - h->user_off;
+    return h ? h->map_size - h->user_off : 0;
   }
   hk_large_seg_t *s = (hk_large_seg_t *)(entry & ~HK_REGION_KIND_MASK);
   hk_lock(&g_large_lock);
@@ -312,7 +362,6 @@ size_t hk_large_usable(const void *p, uintptr_t entry) {
     n = ((size_t)first + s->span_len[first] - (size_t)idx) * HK_LARGE_PAGE;
   }
   hk_unlock(&g_large_lock);
-  if (idx < 0) hk_fatal("malloc_usable_size(): invalid pointer %p (large allocation)", p);
   return n;
 }
 
@@ -331,12 +380,8 @@ size_t hk_large_trim(void) {
   purge_all_locked();
   size_t freed = before - g_cached_bytes;
   if (g_spare != NULL) {
-    hk_large_seg_t *s = g_spare;
+    seg_unmap(g_spare);
     g_spare = NULL;
-    hk_region_unregister(s, HK_SS_SIZE);
-    s->magic = 0;
-    hk_os_release(s, HK_SS_SIZE);
-    g_st.segments--;
     freed += HK_SS_SIZE;
   }
   hk_unlock(&g_large_lock);

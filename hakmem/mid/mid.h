@@ -71,6 +71,8 @@ void *hk_large_alloc(size_t size, size_t align, bool *zeroed);
 /* entry = hk_region_entry(p), kind LARGE or HUGE. Reports and aborts on a
  * pointer that is not the start of a live large allocation. */
 void hk_large_free(void *p, uintptr_t entry);
+/* Usable bytes of the live large block at p; 0 if p is not one (the caller
+ * reports it). */
 size_t hk_large_usable(const void *p, uintptr_t entry);
 /* True if p is the start of a live large allocation (never aborts). */
 bool hk_large_owns(const void *p, uintptr_t entry);

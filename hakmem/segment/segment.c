@@ -468,8 +468,7 @@ void hk_seg_class_abandon_after_fork(hk_seg_class_t *sc) { class_release(sc, fal
 /* ---- maintenance ----------------------------------------------------------- */
 
 size_t hk_seg_trim(void) {
-  hk_os_stats_t before, after;
-  hk_os_stats_get(&before);
+  size_t released = 0;
   hk_lock(&g_pool_lock);
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
     hk_slab_t *s = g_abandoned[c];
@@ -485,14 +484,18 @@ size_t hk_seg_trim(void) {
     }
   }
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
-    for (hk_slab_t *s = g_empty[c]; s != NULL; s = s->next) slab_purge(s);
+    for (hk_slab_t *s = g_empty[c]; s != NULL; s = s->next) {
+      if (s->dirty) released += HAK_SLAB_SIZE;
+      slab_purge(s);
+    }
     g_empty_dirty[c] = 0;
   }
-  while (g_lru_head != NULL) superslab_unmap(lru_pop_locked());
+  while (g_lru_head != NULL) {
+    superslab_unmap(lru_pop_locked());
+    released += HK_SS_SIZE;
+  }
   hk_unlock(&g_pool_lock);
-  hk_os_stats_get(&after);
-  return (size_t)(after.purged_bytes - before.purged_bytes) +
-         (size_t)(before.mapped_bytes - after.mapped_bytes);
+  return released;
 }
 
 void hk_seg_stats_get(hk_seg_stats_t *out) {

@@ -1,0 +1,923 @@
+/* benchmarks/driver.c — flag parsing, the controller (one worker process per
+ * allocator and run), the worker (threads, timing) and the report. See
+ * driver.h for the protocol. */
+#define _GNU_SOURCE
+#include "benchmarks/driver.h"
+
+#include <dlfcn.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define BENCH_HAVE_CALLGRIND 1
+#endif
+#endif
+#ifndef BENCH_HAVE_CALLGRIND
+#define BENCH_HAVE_CALLGRIND 0
+#define CALLGRIND_ZERO_STATS ((void)0)
+#define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
+#endif
+
+extern char **environ;
+
+#if defined(__x86_64__)
+#define BENCH_ARCH "x86_64"
+#define BENCH_TRIPLET "x86_64-linux-gnu"
+#define BENCH_DEB_ARCH ""
+#elif defined(__aarch64__)
+#define BENCH_ARCH "aarch64"
+#define BENCH_TRIPLET "aarch64-linux-gnu"
+#define BENCH_DEB_ARCH ":arm64"
+#else
+#error "benchmarks/driver.c: add this architecture's Debian multiarch triplet"
+#endif
+#define BENCH_LIBDIR "/usr/lib/" BENCH_TRIPLET
+
+#define RESULT_TAG "hakmem-bench-result"
+#define MAX_ALLOCS 5
+#define MAX_RUNS 1000
+
+/* ------------------------------------------------------------------------ */
+/* Allocators */
+
+typedef struct alloc_info {
+  const char *name;
+  const char *lib;       /* LD_PRELOAD path; NULL: glibc (none) or hakmem (runfiles) */
+  const char *lib_match; /* substring of the path of the object defining malloc */
+  const char *package;   /* what to install when lib is missing */
+} alloc_info_t;
+
+static const alloc_info_t k_allocs[MAX_ALLOCS] = {
+    {"hakmem", NULL, "libhakmem", "bazel build //hakmem:libhakmem.so"},
+    {"glibc", NULL, "libc.so", NULL},
+    {"mimalloc", BENCH_LIBDIR "/libmimalloc.so.2", "libmimalloc",
+     "the Debian package libmimalloc2.0" BENCH_DEB_ARCH " (apt-get install libmimalloc2.0" BENCH_DEB_ARCH ")"},
+    {"jemalloc", BENCH_LIBDIR "/libjemalloc.so.2", "libjemalloc",
+     "the Debian package libjemalloc2" BENCH_DEB_ARCH " (apt-get install libjemalloc2" BENCH_DEB_ARCH ")"},
+    {"tcmalloc", BENCH_LIBDIR "/libtcmalloc_minimal.so.4", "libtcmalloc",
+     "the Debian package libtcmalloc-minimal4" BENCH_DEB_ARCH " (apt-get install libtcmalloc-minimal4" BENCH_DEB_ARCH ")"},
+};
+
+static const char *const k_profiles[] = {"LEGACY", "C7_SAFE", "C7_ULTRA_BENCH", "CUSTOM"};
+#define NPROFILES (sizeof(k_profiles) / sizeof(k_profiles[0]))
+
+static const alloc_info_t *find_alloc(const char *name, size_t len) {
+  for (size_t i = 0; i < MAX_ALLOCS; i++) {
+    if (strlen(k_allocs[i].name) == len && strncmp(k_allocs[i].name, name, len) == 0) return &k_allocs[i];
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers */
+
+static const char *g_prog = "bench";
+
+void bench_die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", g_prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no overflow. */
+static bool parse_u64(const char *s, uint64_t *out) {
+  if (*s == '\0') return false;
+  uint64_t v = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return false;
+    unsigned d = (unsigned)(*s - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static bool file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Copies s into a fresh heap string (controller only). */
+static char *xstrdup(const char *s) {
+  char *d = strdup(s);
+  if (d == NULL) bench_die("out of memory");
+  return d;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = NULL;
+  int n = vasprintf(&s, fmt, ap);
+  va_end(ap);
+  if (n < 0) bench_die("out of memory");
+  return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Command line */
+
+typedef struct cmdline {
+  bench_opts_t o;
+  const alloc_info_t *allocs[MAX_ALLOCS];
+  size_t nallocs;
+  const char *profile; /* canonical name, or NULL when --profile is absent */
+  const char *json;    /* --json=FILE or NULL */
+  const char *worker;  /* --worker=ALLOCATOR (internal) or NULL */
+  bool verbose;
+} cmdline_t;
+
+static void usage(FILE *f, const bench_workload_t *w) {
+  const bench_opts_t *d = &w->defaults;
+  fprintf(f,
+          "usage: %s [--allocator=LIST] [--profile=NAME] [--iters=N] [--ws=N] [--threads=N]\n"
+          "       %*s [--seed=N] [--min=BYTES] [--max=BYTES] [--runs=N] [--json=FILE] [--verbose]\n"
+          "\n"
+          "%s\n"
+          "One op: %s.\n"
+          "\n"
+          "  --allocator=LIST  comma list of hakmem, glibc, mimalloc, jemalloc, tcmalloc\n"
+          "                    (default hakmem,glibc); runs are interleaved A B A B ...\n"
+          "  --profile=NAME    HAKMEM profile: LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM\n"
+          "                    (passed to hakmem as HAKMEM_TINY_HEAP_PROFILE; default: the\n"
+          "                    environment's value, else the allocator's default, LEGACY)\n"
+          "  --iters=N         measured loop iterations per thread (default %llu)\n"
+          "  --ws=N            working-set slots per thread (default %llu)\n"
+          "  --threads=N       threads, each running the loop on its own (default %llu)\n"
+          "  --seed=N          PRNG seed (default %llu)\n"
+          "  --min=BYTES       smallest request (default %llu)\n"
+          "  --max=BYTES       largest request (default %llu)\n"
+          "  --runs=N          runs per allocator (default 5); the table shows the median\n"
+          "  --json=FILE       also write one JSON object per allocator per line to FILE\n"
+          "                    (relative to the directory bazel run was started from; \"-\" writes\n"
+          "                    the JSON to stdout and the table to stderr)\n"
+          "  --verbose         print each worker's command line (environment included) on stderr\n"
+          "  --help            this text\n"
+          "\n"
+          "Each run is a separate process: glibc runs without LD_PRELOAD, the others with\n"
+          "LD_PRELOAD of libhakmem.so (from the runfiles) or %s/lib{mimalloc.so.2,\n"
+          "jemalloc.so.2,tcmalloc_minimal.so.4}. Time: CLOCK_MONOTONIC around the loop only.\n"
+          "Peak RSS: the worker's ru_maxrss (wait4). Exit status: 0 ok, 1 a run failed, 2 usage.\n",
+          g_prog, (int)strlen(g_prog), "", w->summary, w->op, (unsigned long long)d->iters,
+          (unsigned long long)d->ws, (unsigned long long)d->threads, (unsigned long long)d->seed,
+          (unsigned long long)d->min, (unsigned long long)d->max, BENCH_LIBDIR);
+}
+
+static int usage_error(const bench_workload_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const bench_workload_t *w, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", g_prog);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n\n", stderr);
+  va_end(ap);
+  usage(stderr, w);
+  return 2;
+}
+
+/* "--name=value" -> value when arg is that flag, else NULL. */
+static const char *flag_value(const char *arg, const char *name) {
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) == 0 && arg[n] == '=') return arg + n + 1;
+  return NULL;
+}
+
+static int parse_allocators(cmdline_t *c, const char *list, const bench_workload_t *w) {
+  c->nallocs = 0;
+  const char *p = list;
+  for (;;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const alloc_info_t *a = find_alloc(p, len);
+    if (a == NULL) {
+      return usage_error(w, "unknown allocator \"%.*s\" in --allocator=%s (known: hakmem, glibc, mimalloc, jemalloc, tcmalloc)",
+                         (int)len, p, list);
+    }
+    bool dup = false;
+    for (size_t i = 0; i < c->nallocs; i++) dup |= c->allocs[i] == a;
+    if (!dup) c->allocs[c->nallocs++] = a;
+    if (end == NULL) break;
+    p = end + 1;
+  }
+  return 0;
+}
+
+/* Returns 0, or the exit status (2) after printing the usage; *help is set
+ * for --help. */
+static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_workload_t *w, bool *help) {
+  memset(c, 0, sizeof(*c));
+  c->o = w->defaults;
+  c->o.runs = 5;
+  *help = false;
+  int rc = parse_allocators(c, "hakmem,glibc", w);
+  if (rc != 0) return rc;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v;
+    struct {
+      const char *name;
+      uint64_t *dst;
+      uint64_t lo, hi;
+    } nums[] = {
+        {"--iters", &c->o.iters, 1, UINT64_MAX / 2},
+        {"--ws", &c->o.ws, 1, (uint64_t)1 << 24},
+        {"--threads", &c->o.threads, 1, 1024},
+        {"--seed", &c->o.seed, 0, UINT64_MAX},
+        {"--min", &c->o.min, 1, (uint64_t)1 << 30},
+        {"--max", &c->o.max, 1, (uint64_t)1 << 30},
+        {"--runs", &c->o.runs, 1, MAX_RUNS},
+    };
+    bool done = false;
+    for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]) && !done; k++) {
+      if ((v = flag_value(a, nums[k].name)) == NULL) continue;
+      uint64_t x;
+      if (!parse_u64(v, &x) || x < nums[k].lo || x > nums[k].hi) {
+        return usage_error(w, "%s: \"%s\" is not a number in %llu..%llu", nums[k].name, v,
+                           (unsigned long long)nums[k].lo, (unsigned long long)nums[k].hi);
+      }
+      *nums[k].dst = x;
+      done = true;
+    }
+    if (done) continue;
+    if ((v = flag_value(a, "--allocator")) != NULL) {
+      if ((rc = parse_allocators(c, v, w)) != 0) return rc;
+    } else if ((v = flag_value(a, "--profile")) != NULL) {
+      c->profile = NULL;
+      for (size_t k = 0; k < NPROFILES; k++) {
+        if (strcasecmp(v, k_profiles[k]) == 0) c->profile = k_profiles[k];
+      }
+      if (c->profile == NULL) {
+        return usage_error(w, "unknown profile \"%s\" (known: LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM)", v);
+      }
+    } else if ((v = flag_value(a, "--json")) != NULL) {
+      if (*v == '\0') return usage_error(w, "--json needs a file name");
+      c->json = v;
+    } else if ((v = flag_value(a, "--worker")) != NULL) {
+      c->worker = v;
+      if (find_alloc(v, strlen(v)) == NULL) return usage_error(w, "--worker: unknown allocator \"%s\"", v);
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+      c->verbose = true;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      *help = true;
+      return 0;
+    } else {
+      return usage_error(w, "unknown argument \"%s\"", a);
+    }
+  }
+  if (c->o.min > c->o.max) {
+    return usage_error(w, "--min=%llu is larger than --max=%llu", (unsigned long long)c->o.min,
+                       (unsigned long long)c->o.max);
+  }
+  if (w->check != NULL) {
+    const char *msg = w->check(&c->o);
+    if (msg != NULL) return usage_error(w, "%s", msg);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Worker: one process, one allocator, one run */
+
+typedef struct worker_shared {
+  const bench_workload_t *w;
+  pthread_barrier_t start, stop;
+} worker_shared_t;
+
+typedef struct worker_thread {
+  bench_thread_t t;
+  worker_shared_t *ws;
+} worker_thread_t;
+
+static void *worker_thread_main(void *arg) {
+  worker_thread_t *wt = arg;
+  const bench_workload_t *w = wt->ws->w;
+  w->setup(&wt->t);
+  pthread_barrier_wait(&wt->ws->start);
+  w->run(&wt->t);
+  pthread_barrier_wait(&wt->ws->stop);
+  w->teardown(&wt->t);
+  return NULL;
+}
+
+/* Where malloc comes from: the path of the object that defines it. */
+static const char *malloc_origin(void) {
+  Dl_info info;
+  void *sym = dlsym(RTLD_DEFAULT, "malloc");
+  if (sym == NULL || dladdr(sym, &info) == 0 || info.dli_fname == NULL) return "?";
+  return info.dli_fname;
+}
+
+static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
+  const alloc_info_t *a = find_alloc(c->worker, strlen(c->worker));
+  const char *origin = malloc_origin();
+  if (strstr(origin, a->lib_match) == NULL) {
+    const char *pre = getenv("LD_PRELOAD");
+    bench_die("worker for %s: malloc comes from %s, not from %s (LD_PRELOAD=%s)", a->name, origin,
+              a->lib_match, pre ? pre : "(unset)");
+  }
+  const bench_opts_t *o = &c->o;
+  void *shared = w->init ? w->init(o) : NULL;
+  size_t n = (size_t)o->threads;
+  worker_thread_t *th = calloc(n, sizeof(*th));
+  if (th == NULL) bench_die("out of memory");
+  for (size_t i = 0; i < n; i++) {
+    th[i].t.opts = o;
+    th[i].t.index = (unsigned)i;
+    th[i].t.seed = o->seed + (uint64_t)i * 0xd1b54a32d192ed03ull;
+    th[i].t.shared = shared;
+  }
+  uint64_t t0, t1;
+  if (n == 1) {
+    /* The main thread runs the loop itself: no thread start-up in the way. */
+    w->setup(&th[0].t);
+    CALLGRIND_ZERO_STATS;
+    t0 = now_ns();
+    w->run(&th[0].t);
+    t1 = now_ns();
+    CALLGRIND_DUMP_STATS_AT("measured loop");
+    w->teardown(&th[0].t);
+  } else {
+    worker_shared_t ws = {.w = w};
+    pthread_barrier_init(&ws.start, NULL, (unsigned)n + 1);
+    pthread_barrier_init(&ws.stop, NULL, (unsigned)n + 1);
+    pthread_t *tids = calloc(n, sizeof(*tids));
+    if (tids == NULL) bench_die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+      th[i].ws = &ws;
+      int err = pthread_create(&tids[i], NULL, worker_thread_main, &th[i]);
+      if (err != 0) bench_die("pthread_create: %s", strerror(err));
+    }
+    pthread_barrier_wait(&ws.start);
+    CALLGRIND_ZERO_STATS;
+    t0 = now_ns();
+    pthread_barrier_wait(&ws.stop);
+    t1 = now_ns();
+    CALLGRIND_DUMP_STATS_AT("measured loop");
+    for (size_t i = 0; i < n; i++) pthread_join(tids[i], NULL);
+    pthread_barrier_destroy(&ws.start);
+    pthread_barrier_destroy(&ws.stop);
+    free(tids);
+  }
+  uint64_t ops = 0;
+  for (size_t i = 0; i < n; i++) ops += th[i].t.ops;
+  free(th);
+  if (w->fini) w->fini(shared);
+  printf(RESULT_TAG " ops=%llu ns=%llu threads=%llu callgrind=%d malloc=%s\n", (unsigned long long)ops,
+         (unsigned long long)(t1 - t0), (unsigned long long)o->threads, BENCH_HAVE_CALLGRIND, origin);
+  if (fflush(stdout) != 0) bench_die("writing the result: %s", strerror(errno));
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Controller: finding the libraries, spawning workers */
+
+static char g_exe[PATH_MAX];
+
+/* out: PATH_MAX bytes. */
+static bool try_runfiles(const char *dir, char *out) {
+  char path[PATH_MAX];
+  /* Workspace (or external repository) named "hakmem". */
+  snprintf(path, sizeof(path), "%s/hakmem/hakmem/libhakmem.so", dir);
+  if (file_exists(path) && realpath(path, out) != NULL) return true;
+  /* A consumer that named the repository differently. */
+  DIR *d = opendir(dir);
+  if (d == NULL) return false;
+  bool found = false;
+  struct dirent *e;
+  while (!found && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof(path), "%s/%s/hakmem/libhakmem.so", dir, e->d_name);
+    found = file_exists(path) && realpath(path, out) != NULL;
+  }
+  closedir(d);
+  return found;
+}
+
+/* libhakmem.so: the runfiles of this binary (bazel run, bazel test), else
+ * next to the binary, else bazel-bin's layout (bazel-bin/benchmarks/<driver>
+ * and bazel-bin/hakmem/libhakmem.so). out: PATH_MAX bytes; tried: the
+ * places looked at, for the error message. */
+static bool find_hakmem(const char *argv0, char *out, char *tried, size_t tried_cap) {
+  const char *envs[] = {"RUNFILES_DIR", "TEST_SRCDIR"};
+  size_t tl = 0;
+  tried[0] = '\0';
+#define TRIED(p) \
+  (tl += (size_t)snprintf(tl < tried_cap ? tried + tl : NULL, tl < tried_cap ? tried_cap - tl : 0, "  %s\n", (p)))
+  for (size_t i = 0; i < 2; i++) {
+    const char *d = getenv(envs[i]);
+    if (d == NULL || *d == '\0') continue;
+    if (try_runfiles(d, out)) return true;
+    TRIED(d);
+  }
+  char dir[PATH_MAX + 16];
+  if (strchr(argv0, '/') != NULL) {
+    snprintf(dir, sizeof(dir), "%s.runfiles", argv0);
+    if (try_runfiles(dir, out)) return true;
+    TRIED(dir);
+  }
+  if (strcmp(argv0, g_exe) != 0) {
+    snprintf(dir, sizeof(dir), "%s.runfiles", g_exe);
+    if (try_runfiles(dir, out)) return true;
+    TRIED(dir);
+  }
+  char base[PATH_MAX];
+  snprintf(base, sizeof(base), "%s", g_exe);
+  char *slash = strrchr(base, '/');
+  if (slash != NULL) *slash = '\0';
+  const char *rel[] = {"libhakmem.so", "../hakmem/libhakmem.so"};
+  for (size_t i = 0; i < 2; i++) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/%s", base, rel[i]);
+    if (file_exists(path) && realpath(path, out) != NULL) return true;
+    TRIED(path);
+  }
+#undef TRIED
+  return false;
+}
+
+typedef struct run_result {
+  bool ok;
+  double ops_per_sec;
+  long maxrss_kib;
+  char error[160];
+} run_result_t;
+
+typedef struct alloc_state {
+  const alloc_info_t *a;
+  const char *preload; /* absolute path or NULL */
+  run_result_t *runs; /* --runs entries (heap: the controller stays small, see
+                         controller_main) */
+  size_t nruns;
+  bool failed;
+  char error[192]; /* "run N: " + the first failed run's error */
+} alloc_state_t;
+
+/* Environment of a worker: ours minus LD_PRELOAD (and minus the profile
+ * variable when --profile is given, and HAKMEM_RUN_UNDER), plus extra. */
+static char **worker_env(const char *const *extra, size_t nextra, bool drop_profile) {
+  size_t n = 0;
+  while (environ[n] != NULL) n++;
+  char **env = calloc(n + nextra + 1, sizeof(char *));
+  if (env == NULL) bench_die("out of memory");
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *e = environ[i];
+    if (strncmp(e, "LD_PRELOAD=", 11) == 0) continue;
+    if (strncmp(e, "HAKMEM_RUN_UNDER=", 17) == 0) continue;
+    if (drop_profile && strncmp(e, "HAKMEM_TINY_HEAP_PROFILE=", 25) == 0) continue;
+    env[k++] = environ[i];
+  }
+  for (size_t i = 0; i < nextra; i++) env[k++] = (char *)extra[i];
+  env[k] = NULL;
+  return env;
+}
+
+/* Splits HAKMEM_RUN_UNDER ("qemu-aarch64 -L /usr/aarch64-linux-gnu") into
+ * words; only used for a non-x86-64 build (cross-architecture emulation). */
+static size_t run_under_words(char **words, size_t cap, char **copy) {
+  *copy = NULL;
+#if defined(__x86_64__)
+  (void)words;
+  (void)cap;
+  return 0;
+#else
+  const char *ru = getenv("HAKMEM_RUN_UNDER");
+  if (ru == NULL || *ru == '\0') return 0;
+  *copy = xstrdup(ru);
+  size_t n = 0;
+  for (char *save = NULL, *t = strtok_r(*copy, " \t", &save); t != NULL && n < cap; t = strtok_r(NULL, " \t", &save)) {
+    words[n++] = t;
+  }
+  return n;
+#endif
+}
+
+static void print_command(FILE *f, char *const *extra_env, size_t nextra, char *const *argv) {
+  for (size_t i = 0; i < nextra; i++) fprintf(f, "%s ", extra_env[i]);
+  for (size_t i = 0; argv[i] != NULL; i++) fprintf(f, "%s%s", i ? " " : "", argv[i]);
+  fputc('\n', f);
+}
+
+static void run_worker(const cmdline_t *c, alloc_state_t *st, run_result_t *r) {
+  memset(r, 0, sizeof(*r));
+  bool is_hakmem = strcmp(st->a->name, "hakmem") == 0;
+  char *preload_env = st->preload ? xasprintf("LD_PRELOAD=%s", st->preload) : NULL;
+  char *profile_env = (is_hakmem && c->profile) ? xasprintf("HAKMEM_TINY_HEAP_PROFILE=%s", c->profile) : NULL;
+
+  char *ru[16], *ru_copy;
+  size_t nru = run_under_words(ru, 16, &ru_copy);
+  bool qemu = nru > 0 && strstr(ru[0], "qemu-") != NULL;
+
+  /* Environment additions: under QEMU, LD_PRELOAD goes to the guest (-E). */
+  const char *extra[2];
+  size_t nextra = 0;
+  if (preload_env && !qemu) extra[nextra++] = preload_env;
+  if (profile_env) extra[nextra++] = profile_env;
+  char **env = worker_env(extra, nextra, profile_env != NULL);
+
+  char *argv[40];
+  size_t na = 0;
+  for (size_t i = 0; i < nru; i++) argv[na++] = ru[i];
+  if (qemu && preload_env) {
+    argv[na++] = "-E";
+    argv[na++] = preload_env;
+  }
+  argv[na++] = g_exe;
+  char *owned[8];
+  size_t nowned = 0;
+  owned[nowned++] = argv[na++] = xasprintf("--worker=%s", st->a->name);
+  owned[nowned++] = argv[na++] = xasprintf("--iters=%llu", (unsigned long long)c->o.iters);
+  owned[nowned++] = argv[na++] = xasprintf("--ws=%llu", (unsigned long long)c->o.ws);
+  owned[nowned++] = argv[na++] = xasprintf("--threads=%llu", (unsigned long long)c->o.threads);
+  owned[nowned++] = argv[na++] = xasprintf("--seed=%llu", (unsigned long long)c->o.seed);
+  owned[nowned++] = argv[na++] = xasprintf("--min=%llu", (unsigned long long)c->o.min);
+  owned[nowned++] = argv[na++] = xasprintf("--max=%llu", (unsigned long long)c->o.max);
+  argv[na] = NULL;
+
+  if (c->verbose) {
+    fprintf(stderr, "%s: worker: ", g_prog);
+    print_command(stderr, (char *const *)extra, nextra, argv);
+  }
+
+  int fds[2];
+  if (pipe(fds) != 0) bench_die("pipe: %s", strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  pid_t pid;
+  fflush(stdout);
+  fflush(stderr);
+  int err = nru > 0 ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, env)
+                    : posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (err != 0) {
+    close(fds[0]);
+    snprintf(r->error, sizeof(r->error), "cannot start %s: %s", argv[0], strerror(err));
+    goto out;
+  }
+
+  /* Everything the worker prints on stdout; the result line is ours, the
+   * rest (if any) is passed on to stderr. */
+  char buf[8192];
+  size_t len = 0;
+  for (;;) {
+    char tmp[4096];
+    ssize_t got = read(fds[0], tmp, sizeof(tmp));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    size_t take = (size_t)got;
+    if (take > sizeof(buf) - 1 - len) take = sizeof(buf) - 1 - len;
+    memcpy(buf + len, tmp, take);
+    len += take;
+  }
+  buf[len] = '\0';
+  close(fds[0]);
+
+  int status;
+  struct rusage ru_child;
+  pid_t wp;
+  while ((wp = wait4(pid, &status, 0, &ru_child)) < 0 && errno == EINTR) {
+  }
+  if (wp < 0) bench_die("wait4: %s", strerror(errno));
+  r->maxrss_kib = ru_child.ru_maxrss;
+
+  unsigned long long ops = 0, ns = 0;
+  bool have = false;
+  for (char *line = buf, *next; line != NULL && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    if (strncmp(line, RESULT_TAG " ", sizeof(RESULT_TAG)) == 0) {
+      have = sscanf(line, RESULT_TAG " ops=%llu ns=%llu", &ops, &ns) == 2;
+    } else {
+      fprintf(stderr, "%s\n", line);
+    }
+  }
+  if (WIFSIGNALED(status)) {
+    snprintf(r->error, sizeof(r->error), "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    snprintf(r->error, sizeof(r->error), "exited with status %d", WEXITSTATUS(status));
+  } else if (!have || ns == 0) {
+    snprintf(r->error, sizeof(r->error), "printed no result line");
+  } else {
+    r->ok = true;
+    r->ops_per_sec = (double)ops * 1e9 / (double)ns;
+  }
+  if (!r->ok) {
+    fprintf(stderr, "%s: %s worker %s; to reproduce:\n  ", g_prog, st->a->name, r->error);
+    print_command(stderr, (char *const *)extra, nextra, argv);
+  }
+out:
+  for (size_t i = 0; i < nowned; i++) free(owned[i]);
+  free(ru_copy);
+  free(env);
+  free(preload_env);
+  free(profile_env);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics and report */
+
+typedef struct summary {
+  size_t n;
+  double median, mad, min, max;
+  long maxrss_kib;
+} summary_t;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median_of(double *v, size_t n) {
+  qsort(v, n, sizeof(double), cmp_double);
+  return (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+static summary_t summarize(const alloc_state_t *st) {
+  summary_t s = {0};
+  double v[MAX_RUNS], dev[MAX_RUNS];
+  for (size_t i = 0; i < st->nruns; i++) {
+    if (!st->runs[i].ok) continue;
+    v[s.n++] = st->runs[i].ops_per_sec;
+    if (st->runs[i].maxrss_kib > s.maxrss_kib) s.maxrss_kib = st->runs[i].maxrss_kib;
+  }
+  if (s.n == 0) return s;
+  s.median = median_of(v, s.n);
+  s.min = v[0];
+  s.max = v[s.n - 1];
+  for (size_t i = 0; i < s.n; i++) dev[i] = fabs(v[i] - s.median);
+  s.mad = median_of(dev, s.n);
+  return s;
+}
+
+static size_t st_failed_runs(const alloc_state_t *st) {
+  size_t k = 0;
+  for (size_t i = 0; i < st->nruns; i++) k += !st->runs[i].ok;
+  return k;
+}
+
+static const char *profile_of(const cmdline_t *c, const alloc_info_t *a) {
+  if (strcmp(a->name, "hakmem") != 0) return NULL;
+  if (c->profile) return c->profile;
+  const char *e = getenv("HAKMEM_TINY_HEAP_PROFILE");
+  return (e && *e) ? e : "LEGACY";
+}
+
+static void json_str(FILE *f, const char *s) {
+  if (s == NULL) {
+    fputs("null", f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') {
+      fprintf(f, "\\%c", ch);
+    } else if (ch < 0x20) {
+      fprintf(f, "\\u%04x", ch);
+    } else {
+      fputc(ch, f);
+    }
+  }
+  fputc('"', f);
+}
+
+static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, alloc_state_t *sts, size_t n,
+                        const summary_t *sum, double glibc_median) {
+  const bench_opts_t *o = &c->o;
+  fprintf(f, "%s: %llu iters x %llu thread%s, ws %llu, sizes %llu..%llu B, seed %llu, %llu run%s per allocator (interleaved)\n",
+          w->name, (unsigned long long)o->iters, (unsigned long long)o->threads, o->threads == 1 ? "" : "s",
+          (unsigned long long)o->ws, (unsigned long long)o->min, (unsigned long long)o->max,
+          (unsigned long long)o->seed, (unsigned long long)o->runs, o->runs == 1 ? "" : "s");
+  fprintf(f, "op = %s\n\n", w->op);
+  fprintf(f, "%-9s %-15s %12s %19s %21s %8s %9s\n", "allocator", "profile", "median op/s", "MAD", "min..max op/s",
+          "vs glibc", "peak RSS");
+  for (size_t i = 0; i < n; i++) {
+    const summary_t *s = &sum[i];
+    const char *prof = profile_of(c, sts[i].a);
+    if (s->n == 0) {
+      fprintf(f, "%-9s %-15s FAILED: %s\n", sts[i].a->name, prof ? prof : "-", sts[i].error);
+      continue;
+    }
+    char med[32], mad[40], range[48], ratio[16], rss[24];
+    snprintf(med, sizeof(med), "%.2f M", s->median / 1e6);
+    snprintf(mad, sizeof(mad), "+-%.2f M (%.1f%%)", s->mad / 1e6, 100.0 * s->mad / s->median);
+    snprintf(range, sizeof(range), "%.2f..%.2f M", s->min / 1e6, s->max / 1e6);
+    if (glibc_median > 0) {
+      snprintf(ratio, sizeof(ratio), "%.2fx", s->median / glibc_median);
+    } else {
+      snprintf(ratio, sizeof(ratio), "-");
+    }
+    snprintf(rss, sizeof(rss), "%.1f MiB", (double)s->maxrss_kib / 1024.0);
+    fprintf(f, "%-9s %-15s %12s %19s %21s %8s %9s", sts[i].a->name, prof ? prof : "-", med, mad, range, ratio, rss);
+    if (sts[i].failed) fprintf(f, "  (%zu of %zu runs failed: %s)", st_failed_runs(&sts[i]), sts[i].nruns, sts[i].error);
+    fputc('\n', f);
+  }
+}
+
+static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, alloc_state_t *sts, size_t n,
+                       const summary_t *sum, double glibc_median) {
+  const bench_opts_t *o = &c->o;
+  for (size_t i = 0; i < n; i++) {
+    const summary_t *s = &sum[i];
+    fputs("{\"benchmark\":", f);
+    json_str(f, w->name);
+    fputs(",\"allocator\":", f);
+    json_str(f, sts[i].a->name);
+    fputs(",\"profile\":", f);
+    json_str(f, profile_of(c, sts[i].a));
+    fputs(",\"arch\":\"" BENCH_ARCH "\",\"op\":", f);
+    json_str(f, w->op);
+    fprintf(f, ",\"iters\":%llu,\"ws\":%llu,\"threads\":%llu,\"seed\":%llu,\"min\":%llu,\"max\":%llu,\"runs\":%zu",
+            (unsigned long long)o->iters, (unsigned long long)o->ws, (unsigned long long)o->threads,
+            (unsigned long long)o->seed, (unsigned long long)o->min, (unsigned long long)o->max, sts[i].nruns);
+    fputs(",\"ops_per_sec\":[", f);
+    size_t k = 0;
+    for (size_t r = 0; r < sts[i].nruns; r++) {
+      if (!sts[i].runs[r].ok) continue;
+      fprintf(f, "%s%.0f", k++ ? "," : "", sts[i].runs[r].ops_per_sec);
+    }
+    fputs("],\"peak_rss_kib\":[", f);
+    k = 0;
+    for (size_t r = 0; r < sts[i].nruns; r++) {
+      if (!sts[i].runs[r].ok) continue;
+      fprintf(f, "%s%ld", k++ ? "," : "", sts[i].runs[r].maxrss_kib);
+    }
+    fputc(']', f);
+    if (s->n > 0) {
+      fprintf(f, ",\"median_ops_per_sec\":%.0f,\"mad_ops_per_sec\":%.0f,\"min_ops_per_sec\":%.0f,\"max_ops_per_sec\":%.0f",
+              s->median, s->mad, s->min, s->max);
+      if (glibc_median > 0) {
+        fprintf(f, ",\"ratio_to_glibc\":%.4f", s->median / glibc_median);
+      } else {
+        fputs(",\"ratio_to_glibc\":null", f);
+      }
+      fprintf(f, ",\"max_peak_rss_kib\":%ld", s->maxrss_kib);
+    }
+    fprintf(f, ",\"failed_runs\":%zu", st_failed_runs(&sts[i]));
+    if (sts[i].failed) {
+      fputs(",\"error\":", f);
+      json_str(f, sts[i].error);
+    }
+    fputs("}\n", f);
+  }
+}
+
+/* --json: relative paths are taken from where `bazel run` was started. */
+static char *json_path(const char *arg) {
+  const char *wd = getenv("BUILD_WORKING_DIRECTORY");
+  if (arg[0] == '/' || wd == NULL || *wd == '\0') return xstrdup(arg);
+  return xasprintf("%s/%s", wd, arg);
+}
+
+static int controller_main(const cmdline_t *c, const bench_workload_t *w, const char *argv0) {
+  /* A worker's ru_maxrss also covers the memory image it was spawned from
+   * (posix_spawn shares this process's address space until the exec), so
+   * this process must stay smaller than any worker: no big buffers here. */
+  alloc_state_t sts[MAX_ALLOCS];
+  size_t n = c->nallocs;
+  memset(sts, 0, sizeof(sts));
+
+  /* Resolve every library first: a missing one fails before any run. */
+  for (size_t i = 0; i < n; i++) {
+    const alloc_info_t *a = c->allocs[i];
+    sts[i].a = a;
+    sts[i].runs = calloc((size_t)c->o.runs, sizeof(run_result_t));
+    if (sts[i].runs == NULL) bench_die("out of memory");
+    if (strcmp(a->name, "hakmem") == 0) {
+      static char lib[PATH_MAX];
+      char tried[4096];
+      if (!find_hakmem(argv0, lib, tried, sizeof(tried))) {
+        fprintf(stderr,
+                "%s: hakmem: libhakmem.so not found. Run the driver with bazel run (or bazel build\n"
+                "//hakmem:libhakmem.so first). Looked in:\n%s",
+                g_prog, tried);
+        return 1;
+      }
+      sts[i].preload = lib;
+    } else if (a->lib != NULL) {
+      if (!file_exists(a->lib)) {
+        fprintf(stderr, "%s: %s: %s not found: install %s\n", g_prog, a->name, a->lib, a->package);
+        return 1;
+      }
+      sts[i].preload = a->lib;
+    }
+  }
+
+  FILE *json = NULL;
+  char *jpath = NULL;
+  if (c->json != NULL) {
+    if (strcmp(c->json, "-") == 0) {
+      json = stdout;
+    } else {
+      jpath = json_path(c->json);
+      json = fopen(jpath, "w");
+      if (json == NULL) {
+        fprintf(stderr, "%s: --json: cannot write %s: %s\n", g_prog, jpath, strerror(errno));
+        free(jpath);
+        return 1;
+      }
+    }
+  }
+
+  bool progress = isatty(STDERR_FILENO);
+  for (uint64_t run = 0; run < c->o.runs; run++) {
+    for (size_t i = 0; i < n; i++) {
+      alloc_state_t *st = &sts[i];
+      if (progress) {
+        fprintf(stderr, "\r\033[K[%s] run %llu/%llu %s ...", w->name, (unsigned long long)run + 1,
+                (unsigned long long)c->o.runs, st->a->name);
+      }
+      run_result_t *r = &st->runs[st->nruns++];
+      run_worker(c, st, r);
+      if (!r->ok && !st->failed) {
+        st->failed = true;
+        snprintf(st->error, sizeof(st->error), "run %llu: %s", (unsigned long long)run + 1, r->error);
+      }
+      if (progress && r->ok) {
+        fprintf(stderr, "\r\033[K[%s] run %llu/%llu %s %.2f M op/s", w->name, (unsigned long long)run + 1,
+                (unsigned long long)c->o.runs, st->a->name, r->ops_per_sec / 1e6);
+      }
+    }
+  }
+  if (progress) fputs("\r\033[K", stderr);
+
+  summary_t sum[MAX_ALLOCS];
+  double glibc_median = 0;
+  for (size_t i = 0; i < n; i++) {
+    sum[i] = summarize(&sts[i]);
+    if (strcmp(sts[i].a->name, "glibc") == 0) glibc_median = sum[i].median;
+  }
+  FILE *table = (json == stdout) ? stderr : stdout;
+  print_table(table, c, w, sts, n, sum, glibc_median);
+  fflush(table);
+  int rc = 0;
+  if (json != NULL) {
+    print_json(json, c, w, sts, n, sum, glibc_median);
+    if (json != stdout) {
+      if (ferror(json) | (fclose(json) != 0)) {
+        fprintf(stderr, "%s: --json: writing %s failed: %s\n", g_prog, jpath, strerror(errno));
+        rc = 1;
+      }
+    } else {
+      fflush(stdout);
+    }
+  }
+  free(jpath);
+  for (size_t i = 0; i < n; i++) {
+    rc |= sts[i].failed ? 1 : 0;
+    free(sts[i].runs);
+  }
+  return rc;
+}
+
+int bench_main(int argc, char **argv, const bench_workload_t *w) {
+  const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+  g_prog = slash ? slash + 1 : (argc > 0 ? argv[0] : w->name);
+  cmdline_t c;
+  bool help;
+  int rc = parse_cmdline(&c, argc, argv, w, &help);
+  if (rc != 0) return rc;
+  if (help) {
+    usage(stdout, w);
+    return 0;
+  }
+  if (c.worker != NULL) return worker_main(&c, w);
+  ssize_t len = readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1);
+  if (len <= 0) bench_die("readlink /proc/self/exe: %s", strerror(errno));
+  g_exe[len] = '\0';
+  return controller_main(&c, w, argc > 0 ? argv[0] : g_exe);
+}

@@ -1,0 +1,105 @@
+/* benchmarks/driver.h — the common part of HAKMEM's workload drivers.
+ *
+ * A driver (mixed.c, fixed_size.c, ...) describes its workload in a
+ * bench_workload_t and calls bench_main() from main(). bench_main() parses the
+ * common flags, then, as the "controller", re-executes the driver's own
+ * binary once per (allocator, run) — interleaved A B A B ... — with the
+ * internal flag --worker=ALLOCATOR and the environment that selects the
+ * allocator:
+ *   glibc     no LD_PRELOAD
+ *   hakmem    LD_PRELOAD=libhakmem.so (found in the runfiles, see driver.c),
+ *             HAKMEM_TINY_HEAP_PROFILE=<--profile> when --profile is given
+ *   mimalloc  LD_PRELOAD=/usr/lib/<triplet>/libmimalloc.so.2
+ *   jemalloc  LD_PRELOAD=/usr/lib/<triplet>/libjemalloc.so.2
+ *   tcmalloc  LD_PRELOAD=/usr/lib/<triplet>/libtcmalloc_minimal.so.4
+ * The worker checks that malloc really comes from the requested allocator,
+ * runs the workload, and prints one line on stdout:
+ *   hakmem-bench-result ops=<N> ns=<elapsed ns> ...
+ * The controller reads it through a pipe and takes the worker's peak RSS
+ * from wait4(). It prints a table (median ops/s, spread, ratio to glibc, peak
+ * RSS) and, with --json=FILE, one JSON object per allocator per line.
+ *
+ * Timing: clock_gettime(CLOCK_MONOTONIC) around the measured loop only
+ * (setup and teardown are outside). With --threads=N > 1 every thread runs
+ * the loop on its own; the clock runs from a barrier that releases all
+ * threads to a barrier they reach when done, and ops is the sum.
+ * Under valgrind --tool=callgrind the measured region is bracketed by
+ * CALLGRIND_ZERO_STATS / CALLGRIND_DUMP_STATS_AT (no-ops otherwise), so
+ * instructions per op come from one worker run (--verbose prints the exact
+ * worker command of each run):
+ *   LD_PRELOAD=$PWD/bazel-bin/hakmem/libhakmem.so valgrind --tool=callgrind \
+ *     --callgrind-out-file=cg.out bazel-bin/benchmarks/mixed --worker=hakmem --iters=1000000
+ * cg.out.1 holds the loop only ("summary:" = Ir; divide by iters x threads);
+ * cg.out the rest of the process.
+ *
+ * Exit status: 0 ok, 1 a run failed (worker crashed, library missing, JSON
+ * not writable), 2 bad command line. */
+#ifndef HAKMEM_BENCHMARKS_DRIVER_H
+#define HAKMEM_BENCHMARKS_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parsed command line (values are already defaulted and validated). */
+typedef struct bench_opts {
+  uint64_t iters;   /* loop iterations per thread */
+  uint64_t ws;      /* working-set slots per thread */
+  uint64_t threads; /* worker threads (1 = the main thread runs the loop) */
+  uint64_t seed;    /* PRNG seed */
+  uint64_t min;     /* smallest request, bytes */
+  uint64_t max;     /* largest request, bytes */
+  uint64_t runs;    /* runs per allocator */
+} bench_opts_t;
+
+/* One thread of a worker. */
+typedef struct bench_thread {
+  const bench_opts_t *opts;
+  unsigned index;   /* 0 .. threads-1 */
+  uint64_t seed;    /* per-thread seed derived from opts->seed and index */
+  void *shared;     /* what the workload's init() returned (may be NULL) */
+  void *state;      /* the workload's per-thread state, set by setup() */
+  uint64_t ops;     /* out: operations done by run() */
+} bench_thread_t;
+
+typedef struct bench_workload {
+  const char *name;    /* "mixed": shown in the table, JSON and --help */
+  const char *summary; /* one line for --help */
+  const char *op;      /* exactly what one counted operation is */
+  bench_opts_t defaults; /* .runs is ignored (always 5) */
+  /* Optional: extra validation of the options. Return NULL if fine, else a
+   * message (shown with the usage, exit 2). */
+  const char *(*check)(const bench_opts_t *o);
+  /* Optional: once per worker process, before the threads start. */
+  void *(*init)(const bench_opts_t *o);
+  /* Per thread, not timed: allocate the thread's state into t->state. */
+  void (*setup)(bench_thread_t *t);
+  /* Per thread, timed: the measured loop; sets t->ops. */
+  void (*run)(bench_thread_t *t);
+  /* Per thread, not timed: free what is left, release t->state. */
+  void (*teardown)(bench_thread_t *t);
+  /* Optional: once per worker process, after the threads are done. */
+  void (*fini)(void *shared);
+} bench_workload_t;
+
+/* The whole program: returns the exit status for main(). */
+int bench_main(int argc, char **argv, const bench_workload_t *w);
+
+/* splitmix64: the drivers' PRNG (fast, good enough, reproducible). */
+static inline uint64_t bench_rand(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n) from 32 random bits, without a division. */
+static inline uint32_t bench_below(uint32_t bits, uint32_t n) {
+  return (uint32_t)(((uint64_t)bits * n) >> 32);
+}
+
+/* Prints "<name>: <message>" on stderr and exits 1 (for failures inside a
+ * worker, e.g. malloc returning NULL). */
+void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+#endif /* HAKMEM_BENCHMARKS_DRIVER_H */

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Smoke test of //benchmarks:mixed: command-line errors exit 2 with the usage,
+# a tiny run of hakmem and glibc prints the table and the JSON lines, the
+# worker refuses to run when the requested allocator is not the one serving
+# malloc. No timing assertions: only the shape of the output and exit codes.
+set -uo pipefail
+
+MIXED="$1"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect_status WANT DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out, $TMP/err.
+expect_status() {
+  local want="$1" what="$2"
+  shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  if [ "$got" != "$want" ]; then
+    fail "$what: exit status $got, want $want"
+    sed 's/^/  stdout: /' "$TMP/out" >&2
+    sed 's/^/  stderr: /' "$TMP/err" >&2
+    return 1
+  fi
+  return 0
+}
+
+expect_in() { # FILE REGEX DESCRIPTION
+  grep -Eq -- "$2" "$1" || { fail "$3: no line matching /$2/ in $(basename "$1")"; sed 's/^/  | /' "$1" >&2; }
+}
+
+# --- command line ---------------------------------------------------------
+expect_status 0 "--help" -- "$MIXED" --help && expect_in "$TMP/out" '^usage: ' "--help"
+expect_status 2 "unknown flag" -- "$MIXED" --bogus && expect_in "$TMP/err" '^usage: ' "unknown flag"
+expect_status 2 "bad profile" -- "$MIXED" --profile=NOPE && expect_in "$TMP/err" 'unknown profile "NOPE"' "bad profile"
+expect_status 2 "bad allocator" -- "$MIXED" --allocator=hakmem,nope && expect_in "$TMP/err" 'unknown allocator "nope"' "bad allocator"
+expect_status 2 "bad number" -- "$MIXED" --iters=10x
+expect_status 2 "zero iters" -- "$MIXED" --iters=0
+expect_status 2 "negative seed" -- "$MIXED" --seed=-1
+expect_status 2 "min > max" -- "$MIXED" --min=100 --max=10
+expect_status 2 "flag without =" -- "$MIXED" --iters 10
+
+# --- a tiny run: table and JSON -------------------------------------------
+# --json is relative to BUILD_WORKING_DIRECTORY (bazel run's caller).
+if expect_status 0 "hakmem,glibc run" -- env BUILD_WORKING_DIRECTORY="$TMP" \
+    "$MIXED" --allocator=hakmem,glibc --profile=C7_SAFE --iters=20000 --runs=1 --json=mixed.json; then
+  T="$TMP/out"
+  expect_in "$T" '^mixed: 20000 iters x 1 thread, ws 256, sizes 16\.\.1024 B, seed 1, 1 run per allocator' "table title"
+  expect_in "$T" '^allocator +profile +median op/s +MAD +min\.\.max op/s +vs glibc +peak RSS$' "table header"
+  expect_in "$T" '^hakmem +C7_SAFE +[0-9]+\.[0-9]{2} M +\+-[0-9.]+ M \([0-9.]+%\) +[0-9.]+\.\.[0-9.]+ M +[0-9]+\.[0-9]{2}x +[0-9]+\.[0-9] MiB$' "hakmem row"
+  expect_in "$T" '^glibc +- +[0-9]+\.[0-9]{2} M +\+-[0-9.]+ M \([0-9.]+%\) +[0-9.]+\.\.[0-9.]+ M +1\.00x +[0-9]+\.[0-9] MiB$' "glibc row"
+  J="$TMP/mixed.json"
+  if [ ! -f "$J" ]; then
+    fail "--json=mixed.json was not written to \$BUILD_WORKING_DIRECTORY"
+  else
+    [ "$(wc -l <"$J")" = 2 ] || fail "JSON: want 2 lines, got $(wc -l <"$J")"
+    expect_in "$J" '^\{"benchmark":"mixed","allocator":"hakmem","profile":"C7_SAFE","arch":"(x86_64|aarch64)","op":"[^"]+","iters":20000,"ws":256,"threads":1,"seed":1,"min":16,"max":1024,"runs":1,"ops_per_sec":\[[0-9]+\],"peak_rss_kib":\[[0-9]+\],"median_ops_per_sec":[0-9]+,"mad_ops_per_sec":0,"min_ops_per_sec":[0-9]+,"max_ops_per_sec":[0-9]+,"ratio_to_glibc":[0-9.]+,"max_peak_rss_kib":[0-9]+,"failed_runs":0\}$' "JSON hakmem"
+    expect_in "$J" '^\{"benchmark":"mixed","allocator":"glibc","profile":null,.*"ratio_to_glibc":1\.0000,.*"failed_runs":0\}$' "JSON glibc"
+    if command -v python3 >/dev/null; then
+      python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$J" || fail "JSON lines do not parse"
+    fi
+  fi
+fi
+
+# Without glibc in the set there is no ratio; two threads; JSON on stdout.
+if expect_status 0 "hakmem only, 2 threads, --json=-" -- \
+    "$MIXED" --allocator=hakmem --threads=2 --iters=5000 --ws=64 --min=1 --max=40000 --runs=2 --json=-; then
+  expect_in "$TMP/out" '^\{"benchmark":"mixed","allocator":"hakmem","profile":"[A-Z0-9_]+",.*"threads":2,.*"runs":2,"ops_per_sec":\[[0-9]+,[0-9]+\],.*"ratio_to_glibc":null' "JSON on stdout"
+  expect_in "$TMP/err" '^hakmem +[A-Z0-9_]+ +[0-9.]+ M .* +- +[0-9.]+ MiB$' "table on stderr without ratio"
+fi
+
+# --- the worker checks where malloc comes from -----------------------------
+if expect_status 0 "glibc worker" -- env -u LD_PRELOAD "$MIXED" --worker=glibc --iters=1000; then
+  expect_in "$TMP/out" '^hakmem-bench-result ops=1000 ns=[0-9]+ threads=1 callgrind=[01] malloc=.*libc\.so' "worker result line"
+fi
+expect_status 1 "hakmem worker without LD_PRELOAD" -- env -u LD_PRELOAD "$MIXED" --worker=hakmem --iters=1000 &&
+  expect_in "$TMP/err" 'worker for hakmem: malloc comes from .*libc\.so' "worker allocator check"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all checks passed"

@@ -1,0 +1,250 @@
+// Bad input through the malloc override: each case must die (abort) after one
+// "hakmem: ..." line on stderr that names the pointer (as 0x + lowercase hex,
+// HAKMEM's %p) and the problem (SPEC §3). Death tests fork; the default
+// ("fast") style runs the statement in the forked child, which also works
+// under QEMU user mode.
+#include <malloc.h>
+#include <sys/mman.h>
+
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "hakmem/hakmem.h"
+
+namespace {
+
+constexpr size_t kKiB = 1024;
+constexpr size_t kMiB = 1024 * kKiB;
+
+// Hides where a pointer came from, so the compiler neither warns about
+// freeing a non-heap object nor reasons about the call.
+template <typename T>
+T* Launder(T* p) {
+  asm volatile("" : "+r"(p));
+  return p;
+}
+
+void* Offset(void* p, size_t off) { return Launder(static_cast<char*>(p) + off); }
+
+// The pointer as HAKMEM prints it (%p: 0x and lowercase hex, no padding).
+std::string Hex(const void* p) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "0x%" PRIxPTR, reinterpret_cast<uintptr_t>(p));
+  return buf;
+}
+
+// The pointer at the end of the message: no further hex digit may follow.
+std::string HexAtEnd(const void* p) { return Hex(p) + "([^0-9a-f]|$)"; }
+
+// free(): invalid pointer (not allocated by HAKMEM) 0x...
+std::string Foreign(const char* fn, const void* p) {
+  return std::string("hakmem: ") + fn + "\\(\\): invalid pointer \\(not allocated by HAKMEM\\) " +
+         HexAtEnd(p);
+}
+
+std::string Misaligned(const void* p, size_t block_size) {
+  return "hakmem: free\\(\\): misaligned pointer into a block " + Hex(p) + " \\(block size " +
+         std::to_string(block_size) + "[^0-9]";
+}
+
+std::string LargeInvalid(const void* p) {
+  return "hakmem: free\\(\\): invalid pointer or double free of " + Hex(p) +
+         " \\(large allocation\\)";
+}
+
+// ---- foreign pointers ------------------------------------------------------------
+
+TEST(BadFreeDeathTest, StackPointer) {
+  alignas(64) char stack[256];
+  stack[0] = 1;
+  void* p = Launder(stack + 64);
+  EXPECT_DEATH(free(p), Foreign("free", p));
+  void* q = Launder(static_cast<void*>(stack));
+  EXPECT_DEATH(free(q), Foreign("free", q));
+}
+
+TEST(BadFreeDeathTest, MmapPointer) {
+  void* m = mmap(nullptr, 2 * kMiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(m, MAP_FAILED);
+  EXPECT_DEATH(free(m), Foreign("free", m));
+  void* inner = Offset(m, 4096 + 16);
+  EXPECT_DEATH(free(inner), Foreign("free", inner));
+  munmap(m, 2 * kMiB);
+}
+
+TEST(BadFreeDeathTest, OperatorDeleteOfForeignPointer) {
+  static char global_block[64];
+  void* p = Launder(static_cast<void*>(global_block));
+  EXPECT_DEATH(::operator delete(p), Foreign("free", p));
+}
+
+TEST(BadFreeDeathTest, ReallocOfForeignPointer) {
+  alignas(16) char stack[128];
+  stack[0] = 1;
+  void* p = Launder(stack + 16);
+  // The message names the function the program called.
+  std::string re =
+      "hakmem: realloc\\(\\): invalid pointer \\(not allocated by HAKMEM\\) " + HexAtEnd(p);
+  EXPECT_DEATH(static_cast<void>(Launder(realloc(p, 100))), re);
+}
+
+TEST(BadFreeDeathTest, MallocUsableSizeOfForeignPointer) {
+  alignas(16) char stack[128];
+  stack[0] = 1;
+  void* p = Launder(stack + 32);
+  EXPECT_DEATH(static_cast<void>(Launder(reinterpret_cast<char*>(malloc_usable_size(p)))),
+               Foreign("malloc_usable_size", p));
+}
+
+TEST(BadFreeDeathTest, PointerIntoASuperSlabHeader) {
+  void* block = malloc(64);
+  ASSERT_EQ(hak_owns(block), 1);
+  void* header = Launder(reinterpret_cast<void*>(
+      (reinterpret_cast<uintptr_t>(block) & ~(uintptr_t{2 * kMiB} - 1)) + 64));
+  EXPECT_DEATH(free(header),
+               "hakmem: free\\(\\): invalid pointer \\(inside a HAKMEM SuperSlab "
+               "header\\) " +
+                   HexAtEnd(header));
+  free(block);
+}
+
+// ---- interior pointers --------------------------------------------------------------
+
+TEST(BadFreeDeathTest, InteriorPointerOfTinyBlock) {
+  void* p = malloc(64);
+  ASSERT_EQ(hak_owns(p), 1);
+  void* inner = Offset(p, 8);
+  EXPECT_DEATH(free(inner), Misaligned(inner, 64));
+  void* p16 = malloc(16);
+  void* inner16 = Offset(p16, 8);
+  EXPECT_DEATH(free(inner16), Misaligned(inner16, 16));
+  free(p16);
+  free(p);
+}
+
+TEST(BadFreeDeathTest, InteriorPointerOfMidBlock) {
+  void* p = malloc(3000);  // class 3072
+  ASSERT_EQ(hak_owns(p), 1);
+  void* inner = Offset(p, 16);
+  EXPECT_DEATH(free(inner), Misaligned(inner, 3072));
+  void* page = Offset(p, 2048);
+  EXPECT_DEATH(free(page), Misaligned(page, 3072));
+  free(p);
+}
+
+TEST(BadFreeDeathTest, InteriorPointerOfLargeBlock) {
+  void* p = malloc(100 * kKiB);
+  ASSERT_EQ(hak_owns(p), 1);
+  void* page = Offset(p, 4096);
+  EXPECT_DEATH(free(page), LargeInvalid(page));
+  void* inner = Offset(p, 16);
+  EXPECT_DEATH(free(inner), LargeInvalid(inner));
+  free(p);
+}
+
+TEST(BadFreeDeathTest, InteriorPointerOfHugeBlock) {
+  void* p = malloc(4 * kMiB);
+  ASSERT_EQ(hak_owns(p), 1);
+  void* page = Offset(p, 4096);
+  EXPECT_DEATH(free(page),
+               "hakmem: free\\(\\): invalid pointer \\(not the start of an "
+               "allocation\\) " +
+                   Hex(page) + " \\(large allocation\\)");
+  free(p);
+}
+
+// ---- double frees ----------------------------------------------------------------------
+
+TEST(BadFreeDeathTest, ImmediateDoubleFreeOfTinyBlock) {
+  for (size_t size : {size_t{8}, size_t{64}, size_t{1024}}) {
+    void* p = malloc(size);
+    ASSERT_EQ(hak_owns(p), 1);
+    EXPECT_DEATH(
+        {
+          free(Launder(p));
+          free(Launder(p));
+        },
+        "hakmem: free\\(\\): double free of " + Hex(p) + " \\(tiny block size " +
+            std::to_string(size) + "[^0-9]")
+        << size << " B";
+    free(p);  // the parent never freed it
+  }
+}
+
+TEST(BadFreeDeathTest, ImmediateDoubleFreeOfMidBlock) {
+  void* p = malloc(5000);  // class 5120
+  ASSERT_EQ(hak_owns(p), 1);
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        free(Launder(p));
+      },
+      "hakmem: free\\(\\): double free of " + Hex(p) + " \\(mid block size 5120[^0-9]");
+  free(p);
+}
+
+TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
+  // The freed block needs a live neighbour in its 2 MiB large segment, so the
+  // segment stays in use after the first free and the second one is seen as
+  // a double free. Consecutive blocks share a segment unless the first ends
+  // one: take the first such pair.
+  std::vector<void*> blocks;
+  void *keep = nullptr, *p = nullptr;
+  for (int i = 0; i < 64 && p == nullptr; i++) {
+    blocks.push_back(malloc(100 * kKiB));
+    ASSERT_EQ(hak_owns(blocks.back()), 1);
+    if (blocks.size() >= 2) {
+      void* a = blocks[blocks.size() - 2];
+      void* b = blocks.back();
+      if (reinterpret_cast<uintptr_t>(a) / (2 * kMiB) ==
+          reinterpret_cast<uintptr_t>(b) / (2 * kMiB)) {
+        keep = a;
+        p = b;
+      }
+    }
+  }
+  ASSERT_NE(p, nullptr) << "no two 100 KiB blocks in one large segment";
+  for (void* b : blocks) {
+    if (b != keep && b != p) free(b);
+  }
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        free(Launder(p));
+      },
+      LargeInvalid(p));
+  free(p);
+  free(keep);
+}
+
+TEST(BadFreeDeathTest, DoubleFreeOfHugeBlock) {
+  void* p = malloc(4 * kMiB);  // its own mapping, gone after the first free
+  ASSERT_EQ(hak_owns(p), 1);
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        free(Launder(p));
+      },
+      Foreign("free", p));
+  free(p);
+}
+
+TEST(BadFreeDeathTest, DoubleDeleteOfTinyObject) {
+  int* p = new int(1);
+  ASSERT_EQ(hak_owns(p), 1);
+  EXPECT_DEATH(
+      {
+        delete Launder(p);
+        delete Launder(p);
+      },
+      "hakmem: free\\(\\): double free of " + Hex(p) + " \\(tiny block size");
+  delete p;
+}
+
+}  // namespace
