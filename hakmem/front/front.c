@@ -10,8 +10,9 @@ static const uint32_t k_limit[HAK_TINY_CLASSES] = {256, 256, 256, 256, 128, 128,
 void hk_tiny_cache_init(hk_tiny_cache_t *tc, uint32_t drain_interval) {
   for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) tc->list[c].limit = k_limit[c];
   tc->drain_interval = drain_interval;
-  /* drain_countdown <= 1 sends frees to the slow path, which restarts it;
-   * with the drain off it stays at UINT32_MAX (decremented, then reset). */
+  /* The free that brings drain_countdown to 0 takes the slow path, which
+   * drains and restarts it; with the drain off (interval 0) it restarts from
+   * UINT32_MAX, i.e. a drain every 2^32 frees. */
   tc->drain_countdown = drain_interval ? drain_interval : UINT32_MAX;
 }
 
@@ -64,13 +65,15 @@ void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p) {
   hk_tiny_list_t *l = &tc->list[cls];
   if (((uintptr_t)p & (s->block_size - 1)) != 0) bad_free(s, p, "misaligned pointer into a block");
   if ((hk_block_t *)p == l->head) bad_free(s, p, "double free of");
-  if (tc->drain_countdown <= 1) {
-    /* Periodic drain: give every list's older half back to the slabs, so a
-     * slab whose blocks all came home returns to the pool. */
+  /* The fast path decrements the countdown only when it pushes or when the
+   * countdown runs out; any other way here, this free still counts. */
+  if (tc->drain_countdown > 1) tc->drain_countdown--;
+  else tc->drain_countdown = 0;
+  if (tc->drain_countdown == 0) {
+    /* Periodic drain: give the older part of every list back to the slabs, so
+     * a slab whose blocks all came home returns to the pool. */
     for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) list_trim(tc, c, tc->list[c].limit / 4);
     tc->drain_countdown = tc->drain_interval ? tc->drain_interval : UINT32_MAX;
-  } else {
-    tc->drain_countdown--;
   }
   if (l->count >= l->limit) list_trim(tc, cls, l->limit / 2);
   ((hk_block_t *)p)->next = l->head;

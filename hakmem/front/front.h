@@ -28,7 +28,7 @@ typedef struct hk_tiny_list {
 
 typedef struct hk_tiny_cache {
   hk_tiny_list_t list[HAK_TINY_CLASSES];
-  uint32_t drain_countdown; /* frees until the next periodic drain; 0 = off */
+  uint32_t drain_countdown; /* frees until the next periodic drain (>= 1 at rest) */
   uint32_t drain_interval;
   hk_seg_class_t seg[HAK_TINY_CLASSES];
 } hk_tiny_cache_t;
@@ -54,10 +54,12 @@ HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr
 HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void *p) {
   hk_tiny_list_t *l = &tc->list[s->cls];
   if (HAK_UNLIKELY((((uintptr_t)p & (s->block_size - 1)) != 0) | (l->count >= l->limit) |
-                   ((hk_block_t *)p == l->head) | (tc->drain_countdown <= 1))) {
+                   ((hk_block_t *)p == l->head))) {
     return false;
   }
-  tc->drain_countdown--;
+  /* Reaching 0 hands this free to the slow path, which drains and restarts
+   * the countdown (it sees 0 and does not count this free again). */
+  if (HAK_UNLIKELY(--tc->drain_countdown == 0)) return false;
   ((hk_block_t *)p)->next = l->head;
   l->head = (hk_block_t *)p;
   l->count++;

@@ -92,15 +92,22 @@ typedef struct hk_superslab {
 #define HK_REGISTRY_ROOT_BITS (48u - HK_SS_SHIFT - HK_REGISTRY_LEAF_BITS) /* 12 */
 extern hk_atomic_word hk_region_root[(size_t)1 << HK_REGISTRY_ROOT_BITS];
 
+/* Registry entry of the 2 MiB chunk at index `chunk`, with the root index
+ * masked: a chunk beyond the 48-bit table aliases another chunk's entry.
+ * Only for callers that compare the entry against the pointer itself. */
+HAK_INLINE uintptr_t hk_region_entry_masked(uintptr_t chunk) {
+  const hk_atomic_word *leaf = (const hk_atomic_word *)hk_atomic_load_acquire(
+      &hk_region_root[(chunk >> HK_REGISTRY_LEAF_BITS) & (((uintptr_t)1 << HK_REGISTRY_ROOT_BITS) - 1)]);
+  if (HAK_UNLIKELY(leaf == NULL)) return 0;
+  return hk_atomic_load_relaxed(&leaf[chunk & (((uintptr_t)1 << HK_REGISTRY_LEAF_BITS) - 1)]);
+}
+
 /* Registry entry for the 2 MiB chunk holding p: header address | kind, or 0
  * when p is not in a HAKMEM region. Safe for any pointer value. */
 HAK_INLINE uintptr_t hk_region_entry(const void *p) {
   uintptr_t chunk = (uintptr_t)p >> HK_SS_SHIFT;
   if (HAK_UNLIKELY(chunk >> (HK_REGISTRY_ROOT_BITS + HK_REGISTRY_LEAF_BITS))) return 0;
-  const hk_atomic_word *leaf =
-      (const hk_atomic_word *)hk_atomic_load_acquire(&hk_region_root[chunk >> HK_REGISTRY_LEAF_BITS]);
-  if (HAK_UNLIKELY(leaf == NULL)) return 0;
-  return hk_atomic_load_relaxed(&leaf[chunk & (((uintptr_t)1 << HK_REGISTRY_LEAF_BITS) - 1)]);
+  return hk_region_entry_masked(chunk);
 }
 
 /* Marks [base, base+size) (2 MiB aligned base) as a region of `kind` whose
@@ -110,7 +117,9 @@ void hk_region_unregister(void *base, size_t size);
 
 /* The SuperSlab and slab holding p, or NULL if p is not inside a SuperSlab. */
 HAK_INLINE hk_slab_t *hk_seg_slab_of(const void *p) {
-  uintptr_t e = hk_region_entry(p);
+  /* The masked lookup is exact here: an aliased entry names a header below
+   * 2^48, which never equals the chunk base of a pointer above it. */
+  uintptr_t e = hk_region_entry_masked((uintptr_t)p >> HK_SS_SHIFT);
   if (HAK_UNLIKELY(e != (((uintptr_t)p & ~(uintptr_t)HK_SS_MASK) | HK_REGION_SUPERSLAB))) return NULL;
   hk_superslab_t *ss = (hk_superslab_t *)(e & ~HK_REGION_KIND_MASK);
   return &ss->slabs[((uintptr_t)p >> HAK_SLAB_SHIFT) & (HK_SS_SLABS - 1)];
