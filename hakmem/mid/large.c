@@ -177,13 +177,8 @@ static hk_large_seg_t *seg_new(void) {
     nonfull_add(s);
     return s;
   }
-  void *mem;
-  if (hk_os_reserve_aligned(HK_SS_SIZE, HK_SS_SIZE, true, &mem) != 0) return NULL;
-  if (hk_region_register(mem, HK_SS_SIZE, mem, HK_REGION_LARGE) != 0) {
-    hk_os_release(mem, HK_SS_SIZE);
-    return NULL;
-  }
-  hk_large_seg_t *s = (hk_large_seg_t *)mem;
+  hk_large_seg_t *s = (hk_large_seg_t *)hk_region_map(HK_SS_SIZE, HK_SS_SIZE, HK_REGION_LARGE);
+  if (s == NULL) return NULL;
   s->magic = LS_MAGIC;
   s->free_pages = LS_PAGES - 1;
   s->hint = LS_PAGES - 1;
@@ -194,9 +189,8 @@ static hk_large_seg_t *seg_new(void) {
 }
 
 static void seg_unmap(hk_large_seg_t *s) {
-  hk_region_unregister(s, HK_SS_SIZE);
   s->magic = 0;
-  hk_os_release(s, HK_SS_SIZE);
+  hk_region_unmap(s, HK_SS_SIZE);
   g_st.segments--;
 }
 
@@ -256,13 +250,8 @@ static void *huge_alloc(size_t size, size_t align, bool *zeroed) {
   if (size > SIZE_MAX - off - HK_SS_SIZE) return NULL;
   size_t map = hk_bits_align_up(off + size, page);
   size_t map_align = align > HK_SS_SIZE ? align : HK_SS_SIZE;
-  void *mem;
-  if (hk_os_reserve_aligned(map, map_align, true, &mem) != 0) return NULL;
-  hk_huge_t *h = (hk_huge_t *)mem;
-  if (hk_region_register(mem, map, h, HK_REGION_HUGE) != 0) {
-    hk_os_release(mem, map);
-    return NULL;
-  }
+  hk_huge_t *h = (hk_huge_t *)hk_region_map(map, map_align, HK_REGION_HUGE);
+  if (h == NULL) return NULL;
   h->magic = HUGE_MAGIC;
   h->map_size = map;
   h->user_off = off;
@@ -271,7 +260,7 @@ static void *huge_alloc(size_t size, size_t align, bool *zeroed) {
   g_st.live_bytes += map;
   hk_unlock(&g_large_lock);
   *zeroed = true;
-  return (uint8_t *)mem + off;
+  return (uint8_t *)h + off;
 }
 
 static hk_huge_t *huge_of(const void *p, uintptr_t entry) {
@@ -315,8 +304,7 @@ void hk_large_free(void *p, uintptr_t entry) {
     if (h == NULL) bad_large(p, "invalid pointer (not the start of an allocation)");
     size_t map = h->map_size;
     h->magic = 0;
-    hk_region_unregister(h, map);
-    hk_os_release(h, map);
+    hk_region_unmap(h, map);
     hk_lock(&g_large_lock);
     g_st.live--;
     g_st.live_bytes -= map;

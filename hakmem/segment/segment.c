@@ -37,13 +37,15 @@ static hk_atomic_word *registry_leaf(uintptr_t chunk, bool create) {
   return leaf;
 }
 
-int hk_region_register(void *base, size_t size, void *header, unsigned kind) {
+static void region_unregister(void *base, size_t size);
+
+static int region_register(void *base, size_t size, void *header, unsigned kind) {
   uintptr_t first = (uintptr_t)base >> HK_SS_SHIFT;
   uintptr_t last = ((uintptr_t)base + size - 1) >> HK_SS_SHIFT;
   if (last >> (HK_REGISTRY_ROOT_BITS + HK_REGISTRY_LEAF_BITS)) return ENOMEM;
   for (uintptr_t c = first; c <= last; c++) {
     if (registry_leaf(c, true) == NULL) {
-      hk_region_unregister(base, (c - first) << HK_SS_SHIFT);
+      region_unregister(base, (c - first) << HK_SS_SHIFT);
       return ENOMEM;
     }
   }
@@ -54,7 +56,7 @@ int hk_region_register(void *base, size_t size, void *header, unsigned kind) {
   return 0;
 }
 
-void hk_region_unregister(void *base, size_t size) {
+static void region_unregister(void *base, size_t size) {
   if (size == 0) return;
   uintptr_t first = (uintptr_t)base >> HK_SS_SHIFT;
   uintptr_t last = ((uintptr_t)base + size - 1) >> HK_SS_SHIFT;
@@ -62,6 +64,21 @@ void hk_region_unregister(void *base, size_t size) {
     hk_atomic_word *leaf = registry_leaf(c, false);
     if (leaf) hk_atomic_store_release(&leaf[c & (HK_LEAF_ENTRIES - 1)], 0);
   }
+}
+
+void *hk_region_map(size_t size, size_t align, unsigned kind) {
+  void *mem;
+  if (hk_os_reserve_aligned(size, align, true, &mem) != 0) return NULL;
+  if (region_register(mem, size, mem, kind) != 0) {
+    hk_os_release(mem, size);
+    return NULL;
+  }
+  return mem;
+}
+
+void hk_region_unmap(void *base, size_t size) {
+  region_unregister(base, size);
+  hk_os_release(base, size);
 }
 
 /* ---- shared pool ----------------------------------------------------- */
@@ -118,13 +135,8 @@ static void ss_list_remove(hk_superslab_t **head, hk_superslab_t *ss) {
 }
 
 static hk_superslab_t *superslab_map(void) {
-  void *mem;
-  if (hk_os_reserve_aligned(HK_SS_SIZE, HK_SS_SIZE, true, &mem) != 0) return NULL;
-  hk_superslab_t *ss = (hk_superslab_t *)mem;
-  if (hk_region_register(mem, HK_SS_SIZE, mem, HK_REGION_SUPERSLAB) != 0) {
-    hk_os_release(mem, HK_SS_SIZE);
-    return NULL;
-  }
+  hk_superslab_t *ss = (hk_superslab_t *)hk_region_map(HK_SS_SIZE, HK_SS_SIZE, HK_REGION_SUPERSLAB);
+  if (ss == NULL) return NULL;
   /* Fresh anonymous memory is zero: only the non-zero fields are set. */
   ss->magic = HK_SS_MAGIC;
   ss->unused = HK_SS_SLABS - 1;
@@ -137,9 +149,8 @@ static hk_superslab_t *superslab_map(void) {
 }
 
 static void superslab_unmap(hk_superslab_t *ss) {
-  hk_region_unregister(ss, HK_SS_SIZE);
   ss->magic = 0;
-  hk_os_release(ss, HK_SS_SIZE);
+  hk_region_unmap(ss, HK_SS_SIZE);
   g_st.superslabs_live--;
 }
 

@@ -110,10 +110,13 @@ HAK_INLINE uintptr_t hk_region_entry(const void *p) {
   return hk_region_entry_masked(chunk);
 }
 
-/* Marks [base, base+size) (2 MiB aligned base) as a region of `kind` whose
- * header is `header`. Returns 0 or ENOMEM (registry leaf could not be mapped). */
-int hk_region_register(void *base, size_t size, void *header, unsigned kind);
-void hk_region_unregister(void *base, size_t size);
+/* Maps a region of `size` bytes (a multiple of the page size) aligned to
+ * `align` (a power of two >= 2 MiB), committed, and registers every 2 MiB
+ * chunk of it as `kind` with its header at the start. NULL when the OS or the
+ * registry is out of memory (nothing is left mapped). */
+void *hk_region_map(size_t size, size_t align, unsigned kind);
+/* Unregisters and unmaps a region from hk_region_map. */
+void hk_region_unmap(void *base, size_t size);
 
 /* The SuperSlab and slab holding p, or NULL if p is not inside a SuperSlab. */
 HAK_INLINE hk_slab_t *hk_seg_slab_of(const void *p) {
