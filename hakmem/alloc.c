@@ -276,13 +276,24 @@ static HAK_NOINLINE void free_slow(void *p, hk_slab_t *s) {
   }
 }
 
+/* Owner-side mid free: the ring push, else the slow path. Kept out of line
+ * (reached by a tail jump) so the tiny path of hk_api_free needs no frame. */
+static HAK_NOINLINE void free_mid_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
+  if (HAK_LIKELY(hk_mid_free_fast(&t->mid, s, p))) return;
+  free_slow(p, s);
+}
+
 void hk_api_free(void *p) {
   hk_slab_t *s = hk_seg_slab_of(p);
   if (HAK_LIKELY(s != NULL)) {
     hk_thread_t *t = t_thread;
-    if (HAK_LIKELY(hk_atomic_load_relaxed(&s->owner) == (uintptr_t)t && s->cls < HAK_TINY_CLASSES &&
-                   hk_tiny_free_fast(&t->tiny, s, p))) {
-      return;
+    if (HAK_LIKELY(hk_atomic_load_relaxed(&s->owner) == (uintptr_t)t)) {
+      if (HAK_LIKELY(s->cls < HAK_TINY_CLASSES)) {
+        if (HAK_LIKELY(hk_tiny_free_fast(&t->tiny, s, p))) return;
+      } else {
+        free_mid_owned(t, s, p);
+        return;
+      }
     }
   }
   free_slow(p, s);

@@ -8,6 +8,19 @@ const uint32_t hk_class_size[HAK_SMALL_CLASSES] = {
     1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 9344, 10880, 13056, 16384, 21760, 32768,
 };
 
+/* ceil(2^32 / block size): for every offset below 64 KiB,
+ * (off * magic) >> 32 == off / size exactly (checked for all offsets by
+ * tests/core/size_class_test.cc). */
+const uint32_t hk_class_div_magic[HAK_SMALL_CLASSES] = {
+    536870912u, 268435456u, 134217728u, 67108864u,
+    33554432u, 16777216u, 8388608u, 4194304u,
+    3355444u, 2796203u, 2396746u, 2097152u,
+    1677722u, 1398102u, 1198373u, 1048576u,
+    838861u, 699051u, 599187u, 524288u,
+    459650u, 394759u, 328966u, 262144u,
+    197380u, 131072u,
+};
+
 /* Entry i serves sizes i*128+1 .. i*128+128; entries 0..7 (sizes <= 1024) are
  * never used by hk_mid_class and hold C8. The exhaustive test in
  * tests/core/size_class_test.cc checks every size against hk_class_size. */

@@ -71,6 +71,14 @@ HAK_INLINE unsigned hk_size_class(size_t size) {
   return HAK_CLASS_LARGE;
 }
 
+/* Reciprocals for dividing slab offsets by block sizes without a divide. */
+extern const uint32_t hk_class_div_magic[HAK_SMALL_CLASSES];
+
+/* off / hk_class_size[c] for off < 64 KiB (one multiply, exact). */
+HAK_INLINE uint32_t hk_class_div(unsigned c, uint32_t off) {
+  return (uint32_t)(((uint64_t)off * hk_class_div_magic[c]) >> 32);
+}
+
 /* Blocks of class c that fit in one 64 KiB slab. */
 HAK_INLINE uint32_t hk_class_capacity(unsigned c) {
   return (uint32_t)(HAK_SLAB_SIZE / hk_class_size[c]);

@@ -46,8 +46,23 @@ HAK_INLINE void *hk_mid_alloc_fast(hk_mid_cache_t *mc, unsigned cls) {
 }
 HAK_NOINLINE void *hk_mid_alloc_slow(hk_mid_cache_t *mc, unsigned cls, uintptr_t owner);
 
-/* Owner-side free of mid block p of slab s. The caller has checked that p is
- * a block start of an ACTIVE slab; an immediate double free is reported. */
+/* Owner-side free of mid block p of slab s: pushes p on the class's ring when
+ * p is a handed-out block start, the ring has room and p is not the block
+ * freed just before (double free). Returns false for the slow path. */
+HAK_INLINE bool hk_mid_free_fast(hk_mid_cache_t *mc, const hk_slab_t *s, void *p) {
+  hk_mid_ring_t *r = &mc->ring[s->cls - HAK_TINY_CLASSES];
+  long idx = hk_slab_block_index(s, p);
+  if (HAK_UNLIKELY((r->n == HK_MID_RING) | (idx < 0) | ((uint32_t)idx >= hk_slab_carved(s)))) {
+    return false;
+  }
+  if (HAK_UNLIKELY(r->n != 0 && r->slot[r->n - 1] == p)) return false;
+  r->slot[r->n++] = p;
+  return true;
+}
+
+/* Owner-side free of mid block p of slab s, any case. The caller has checked
+ * that p is a block start of an ACTIVE slab; an immediate double free is
+ * reported. */
 void hk_mid_free_local(hk_mid_cache_t *mc, hk_slab_t *s, void *p);
 
 void hk_mid_flush(hk_mid_cache_t *mc);

@@ -400,9 +400,9 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
     if (s != NULL) {
       uint32_t n = slab_take(s, want, out);
       if (n > 0) return n;
+      sc->current = NULL; /* before the push: never current and full at once (fork) */
       s->list = HK_LIST_FULL;
       slab_list_push(&sc->full, s);
-      sc->current = NULL;
     }
     if (sc->partial != NULL) {
       s = sc->partial;
@@ -456,7 +456,12 @@ static void release_or_abandon(hk_slab_t *s, bool take_lock) {
 }
 
 static void class_release(hk_seg_class_t *sc, bool take_lock) {
-  if (sc->current) release_or_abandon(sc->current, take_lock);
+  /* Unhook each slab from the set before releasing it: fork() can snapshot
+   * this thread while it waits for the pool lock (fork_prepare holds it),
+   * and the child's abandon_after_fork must not release a slab twice. */
+  hk_slab_t *cur = sc->current;
+  sc->current = NULL;
+  if (cur) release_or_abandon(cur, take_lock);
   while (sc->partial) {
     hk_slab_t *s = sc->partial;
     sc->partial = s->next;

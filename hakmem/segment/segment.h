@@ -133,11 +133,13 @@ HAK_INLINE uint8_t *hk_slab_base(const hk_slab_t *s) {
   return (uint8_t *)(ss + ((uintptr_t)s->index << HAK_SLAB_SHIFT));
 }
 
-/* Index of p's block in its slab if p is exactly a block start, else -1. */
+/* Index of p's block in its slab if p is exactly a block start, else -1
+ * (one multiply, no divide). */
 HAK_INLINE long hk_slab_block_index(const hk_slab_t *s, const void *p) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)hk_slab_base(s);
-  if (off % s->block_size != 0) return -1;
-  return (long)(off / s->block_size);
+  if (off >= HAK_SLAB_SIZE) return -1;
+  uint32_t idx = hk_class_div(s->cls, (uint32_t)off);
+  return idx * s->block_size == off ? (long)idx : -1;
 }
 
 /* Blocks of the slab ever handed out (any thread may ask). */

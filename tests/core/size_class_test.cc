@@ -58,3 +58,15 @@ TEST(SizeClass, MidWasteBound) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SizeClass, ReciprocalDivisionIsExactForEverySlabOffset) {
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    for (uint32_t off = 0; off < HAK_SLAB_SIZE; off++) {
+      ASSERT_EQ(hk_class_div(c, off), off / hk_class_size[c]) << "class " << c << " offset " << off;
+    }
+  }
+}
+
+}  // namespace
