@@ -115,15 +115,23 @@ static void thread_record_unlink_locked(hk_thread_t *t) {
   if (t->prev_all) t->prev_all->next_all = t->next_all;
   else g_threads = t->next_all;
   if (t->next_all) t->next_all->prev_all = t->prev_all;
+  g_threads_live--;
+}
+
+static void thread_record_free_locked(hk_thread_t *t) {
+  thread_record_unlink_locked(t);
   t->next_free = g_thread_free;
   g_thread_free = t;
-  g_threads_live--;
 }
 
 /* The calling thread's cache, creating it on first use. NULL means "use the
  * shared late cache" (thread already past its destructor, or no memory). */
 static HAK_NOINLINE hk_thread_t *thread_get_slow(void) {
   global_init();
+  /* global_init may have allocated (pthread_atfork keeps its handlers in
+   * malloc'ed memory once there are many): that nested call already set this
+   * thread up. */
+  if (t_thread != &g_empty_thread) return t_thread;
   if (t_exited) return NULL;
   hk_thread_t *t = thread_record_new();
   if (t == NULL) return NULL;
@@ -140,7 +148,7 @@ static void thread_exit(void *arg) {
   hk_tiny_cache_release(&t->tiny);
   hk_mid_cache_release(&t->mid);
   hk_lock(&g_threads_lock);
-  thread_record_unlink_locked(t);
+  thread_record_free_locked(t);
   hk_unlock(&g_threads_lock);
 }
 
@@ -178,6 +186,9 @@ static void fork_child(void) {
     if (t != self) {
       for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->tiny.seg[c]);
       for (unsigned c = 0; c < HAK_MID_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->mid.seg[c]);
+      /* Unlinked but never reused: its address is an owner token, and a slab
+       * the dead thread held outside its lists at fork time (mid-refill)
+       * still carries it. A new thread must not inherit that slab. */
       thread_record_unlink_locked(t);
     }
     t = next;
@@ -250,8 +261,12 @@ static void free_on(hk_thread_t *t, hk_slab_t *s, void *p) {
   else hk_mid_free_local(&t->mid, s, p);
 }
 
-static HAK_NOINLINE void free_slow(void *p, hk_slab_t *s) {
+/* Every free the fast paths do not finish. The slab is looked up again here
+ * rather than passed in: keeping it live costs the tiny fast path a saved
+ * register. */
+static HAK_NOINLINE void free_slow(void *p) {
   if (p == NULL) return;
+  hk_slab_t *s = hk_seg_slab_of(p);
   if (s == NULL) {
     uintptr_t e = hk_region_entry(p);
     unsigned kind = (unsigned)(e & HK_REGION_KIND_MASK);
@@ -280,7 +295,7 @@ static HAK_NOINLINE void free_slow(void *p, hk_slab_t *s) {
  * (reached by a tail jump) so the tiny path of hk_api_free needs no frame. */
 static HAK_NOINLINE void free_mid_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
   if (HAK_LIKELY(hk_mid_free_fast(&t->mid, s, p))) return;
-  free_slow(p, s);
+  free_slow(p);
 }
 
 void hk_api_free(void *p) {
@@ -296,7 +311,7 @@ void hk_api_free(void *p) {
       }
     }
   }
-  free_slow(p, s);
+  free_slow(p);
 }
 
 /* ---- the rest of the family ------------------------------------------------ */
@@ -339,6 +354,7 @@ void *hk_api_calloc(size_t n, size_t size) {
   }
   if (total > HAK_MID_MAX) {
     bool zeroed;
+    global_init(); /* may be the process's first call: apply the policy */
     void *p = hk_large_alloc(total, HAK_CACHE_LINE, &zeroed);
     if (p == NULL) errno = ENOMEM;
     else if (!zeroed) hk_memzero(p, total);
@@ -361,6 +377,7 @@ static void *alloc_aligned(size_t alignment, size_t size) {
   }
   if (size > HAK_TINY_MAX && size <= HAK_MID_MAX && alignment <= 128) return hk_api_malloc(size);
   bool zeroed;
+  global_init(); /* may be the process's first call: apply the policy */
   void *p = hk_large_alloc(size ? size : 1, alignment, &zeroed);
   if (p == NULL) errno = ENOMEM;
   return p;

@@ -9,6 +9,9 @@
 #include "hakmem/core/atomic.h"
 #include "hakmem/core/bits.h"
 
+/* Every public function leaves errno as it found it (the result is returned
+ * instead): free() and friends must not clobber the caller's errno. */
+
 static hk_atomic_word g_page_size;
 static hk_atomic_word g_mmap_calls, g_munmap_calls, g_madvise_calls;
 static hk_atomic_word g_mapped_bytes, g_purged_bytes;
@@ -35,7 +38,7 @@ static int os_munmap(void *p, size_t size) {
   return 0;
 }
 
-int hk_os_reserve_aligned(size_t size, size_t align, bool commit, void **out) {
+static int os_reserve_aligned_impl(size_t size, size_t align, bool commit, void **out) {
   *out = NULL;
   size_t ps = hk_os_page_size();
   if (!hk_bits_is_pow2(align) || align < ps || !page_aligned(NULL, size)) return EINVAL;
@@ -67,12 +70,12 @@ int hk_os_reserve_aligned(size_t size, size_t align, bool commit, void **out) {
   return 0;
 }
 
-int hk_os_commit(void *p, size_t size) {
+static int os_commit_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
   return mprotect(p, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
 }
 
-int hk_os_decommit(void *p, size_t size) {
+static int os_decommit_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
   /* Replacing the mapping drops the pages and the commit charge at once. */
   hk_atomic_add_relaxed(&g_mmap_calls, 1);
@@ -82,7 +85,7 @@ int hk_os_decommit(void *p, size_t size) {
   return 0;
 }
 
-int hk_os_purge(void *p, size_t size) {
+static int os_purge_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
   hk_atomic_add_relaxed(&g_madvise_calls, 1);
   if (madvise(p, size, MADV_DONTNEED) != 0) return errno;
@@ -90,7 +93,7 @@ int hk_os_purge(void *p, size_t size) {
   return 0;
 }
 
-int hk_os_release(void *p, size_t size) {
+static int os_release_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
   return os_munmap(p, size);
 }
@@ -113,4 +116,39 @@ void hk_os_stats_get(hk_os_stats_t *out) {
   out->madvise_calls = hk_atomic_load_relaxed(&g_madvise_calls);
   out->mapped_bytes = hk_atomic_load_relaxed(&g_mapped_bytes);
   out->purged_bytes = hk_atomic_load_relaxed(&g_purged_bytes);
+}
+
+int hk_os_reserve_aligned(size_t size, size_t align, bool commit, void **out) {
+  int saved = errno;
+  int rc = os_reserve_aligned_impl(size, align, commit, out);
+  errno = saved;
+  return rc;
+}
+
+int hk_os_commit(void *p, size_t size) {
+  int saved = errno;
+  int rc = os_commit_impl(p, size);
+  errno = saved;
+  return rc;
+}
+
+int hk_os_decommit(void *p, size_t size) {
+  int saved = errno;
+  int rc = os_decommit_impl(p, size);
+  errno = saved;
+  return rc;
+}
+
+int hk_os_purge(void *p, size_t size) {
+  int saved = errno;
+  int rc = os_purge_impl(p, size);
+  errno = saved;
+  return rc;
+}
+
+int hk_os_release(void *p, size_t size) {
+  int saved = errno;
+  int rc = os_release_impl(p, size);
+  errno = saved;
+  return rc;
 }

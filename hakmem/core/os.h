@@ -6,7 +6,8 @@
  *   - addresses and sizes passed in are multiples of hk_os_page_size();
  *     alignments are powers of two >= the page size;
  *   - every function returns 0 on success or an errno value (ENOMEM, EINVAL,
- *     ...) the caller can act on; nothing here aborts, logs or allocates;
+ *     ...) the caller can act on, and leaves errno itself untouched; nothing
+ *     here aborts, logs or allocates;
  *   - on failure nothing is left mapped and *out is set to NULL.
  * Boundary: the segment, mid and large boxes get all their memory here;
  * nothing else calls mmap. */

@@ -5,7 +5,7 @@
  * HAKMEM_TINY_SLL_DRAIN_INTERVAL frees (default 2048) so that slabs whose
  * blocks all came back can be recycled; batch refill from the thread's slabs.
  * Fast paths (inline): malloc = pop with one test; free = push after the
- * owner, alignment, bound and immediate-double-free tests. Everything else is
+ * owner, block-start, handed-out, bound and immediate-double-free tests. Everything else is
  * in noinline functions in front.c.
  * Boundary: blocks come from and go back to slabs only through the segment
  * box (hk_seg_refill / hk_seg_free_local); the API layer decides which slab a
@@ -52,11 +52,17 @@ HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr
 /* Owner-side free of p (a block of slab s, s owned by this thread). Returns
  * false when the slow path must run (list full, drain due, bad pointer). */
 HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void *p) {
-  hk_tiny_list_t *l = &tc->list[s->cls];
-  if (HAK_UNLIKELY((((uintptr_t)p & (s->block_size - 1)) != 0) | (l->count >= l->limit) |
-                   ((hk_block_t *)p == l->head))) {
-    return false;
-  }
+  unsigned cls = s->cls;
+  hk_tiny_list_t *l = &tc->list[cls];
+  /* Tiny block sizes are 8 << cls and slabs are 64 KiB aligned: the block
+   * index is the offset in the slab shifted by cls + 3. A block at or past
+   * `carved` was never handed out (a garbage pointer): slow path, diagnostic. */
+  uintptr_t off = (uintptr_t)p & (HAK_SLAB_SIZE - 1);
+  uintptr_t idx = off >> (cls + 3);
+  if (HAK_UNLIKELY((idx << (cls + 3)) != off)) return false;
+  if (HAK_UNLIKELY(idx >= hk_slab_carved(s))) return false;
+  if (HAK_UNLIKELY(l->count >= l->limit)) return false;
+  if (HAK_UNLIKELY((hk_block_t *)p == l->head)) return false;
   /* Reaching 0 hands this free to the slow path, which drains and restarts
    * the countdown (it sees 0 and does not count this free again). */
   if (HAK_UNLIKELY(--tc->drain_countdown == 0)) return false;

@@ -25,6 +25,7 @@ typedef struct hk_large_seg {
   uint32_t dirty_pages;
   uint32_t hint; /* upper bound of the longest free run */
   uint8_t on_nonfull, on_dirty;
+  uint8_t unpurgeable; /* the OS refused a purge (e.g. mlockall): stop trying */
   uint64_t used[LS_WORDS];  /* page belongs to a live span (page 0 always) */
   uint64_t dirty[LS_WORDS]; /* free page that may hold data (not purged) */
   uint16_t span_len[LS_PAGES];   /* at a span's first page: pages in the span */
@@ -133,9 +134,14 @@ static void dirty_remove(hk_large_seg_t *s) {
 
 /* ---- purging ------------------------------------------------------------- */
 
-/* Returns every dirty page of s to the OS, one madvise per run. */
+/* Returns the dirty pages of s to the OS, one madvise per run. Only the part
+ * of a run that covers whole OS pages is purged (the OS page may be larger
+ * than HK_LARGE_PAGE); pages stay dirty, so calloc zeroes them, unless the
+ * purge succeeded. */
 static void seg_purge(hk_large_seg_t *s) {
-  for (unsigned i = 1; i < LS_PAGES && s->dirty_pages > 0;) {
+  const uintptr_t base = (uintptr_t)s;
+  const size_t os_page = hk_os_page_size();
+  for (unsigned i = 1; i < LS_PAGES && s->dirty_pages > 0 && !s->unpurgeable;) {
     if (s->dirty[i / 64] >> (i % 64) == 0) { /* rest of this word is clean */
       i = (i / 64 + 1) * 64;
       continue;
@@ -146,10 +152,18 @@ static void seg_purge(hk_large_seg_t *s) {
     }
     unsigned j = i;
     while (j < LS_PAGES && bit_get(s->dirty, j)) j++;
-    hk_os_purge((uint8_t *)s + (size_t)i * HK_LARGE_PAGE, (size_t)(j - i) * HK_LARGE_PAGE);
-    bits_set(s->dirty, i, j - i, false);
-    s->dirty_pages -= j - i;
-    g_cached_bytes -= (size_t)(j - i) * HK_LARGE_PAGE;
+    uintptr_t from = hk_bits_align_up(base + (size_t)i * HK_LARGE_PAGE, os_page);
+    uintptr_t to = hk_bits_align_down(base + (size_t)j * HK_LARGE_PAGE, os_page);
+    if (from < to) {
+      if (hk_os_purge((void *)from, to - from) == 0) {
+        unsigned a = (unsigned)((from - base) / HK_LARGE_PAGE), n = (unsigned)((to - from) / HK_LARGE_PAGE);
+        bits_set(s->dirty, a, n, false);
+        s->dirty_pages -= n;
+        g_cached_bytes -= (size_t)n * HK_LARGE_PAGE;
+      } else {
+        s->unpurgeable = 1;
+      }
+    }
     i = j;
   }
   dirty_remove(s);

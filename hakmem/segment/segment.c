@@ -154,11 +154,11 @@ static void superslab_unmap(hk_superslab_t *ss) {
   g_st.superslabs_live--;
 }
 
+/* Returns an unused slab's memory to the OS; it stays dirty if the OS
+ * refuses (mlocked memory), which only costs RSS: small blocks are zeroed by
+ * calloc whatever their history. */
 static void slab_purge(hk_slab_t *s) {
-  if (s->dirty) {
-    hk_os_purge(hk_slab_base(s), HAK_SLAB_SIZE);
-    s->dirty = 0;
-  }
+  if (s->dirty && hk_os_purge(hk_slab_base(s), HAK_SLAB_SIZE) == 0) s->dirty = 0;
 }
 
 /* A SuperSlab whose last ACTIVE slab went away: purge it and park it in the
@@ -220,7 +220,7 @@ static void slab_release_locked(hk_slab_t *s) {
   slab_list_push(&g_empty[s->cls], s);
   g_st.slabs_empty++;
   if (g_empty_dirty[s->cls] >= g_cfg.dirty_empty_max) slab_purge(s);
-  else g_empty_dirty[s->cls]++;
+  if (s->dirty) g_empty_dirty[s->cls]++;
 }
 
 static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
@@ -500,11 +500,13 @@ size_t hk_seg_trim(void) {
     }
   }
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
-    for (hk_slab_t *s = g_empty[c]; s != NULL; s = s->next) {
-      if (s->dirty) released += HAK_SLAB_SIZE;
-      slab_purge(s);
-    }
     g_empty_dirty[c] = 0;
+    for (hk_slab_t *s = g_empty[c]; s != NULL; s = s->next) {
+      if (!s->dirty) continue;
+      slab_purge(s);
+      if (s->dirty) g_empty_dirty[c]++;
+      else released += HAK_SLAB_SIZE;
+    }
   }
   while (g_lru_head != NULL) {
     superslab_unmap(lru_pop_locked());
@@ -525,14 +527,16 @@ void hk_seg_stats_get(hk_seg_stats_t *out) {
   hk_unlock(&g_pool_lock);
 }
 
+/* Lock order: pool before registry (pool_acquire maps SuperSlabs, which
+ * registers them, with the pool lock held). */
 void hk_seg_fork_prepare(void) {
-  hk_lock(&g_registry_lock);
   hk_lock(&g_pool_lock);
+  hk_lock(&g_registry_lock);
 }
 
 void hk_seg_fork_parent(void) {
-  hk_unlock(&g_pool_lock);
   hk_unlock(&g_registry_lock);
+  hk_unlock(&g_pool_lock);
 }
 
 void hk_seg_fork_child(void) {

@@ -128,6 +128,19 @@ TEST(BadFreeDeathTest, InteriorPointerOfTinyBlock) {
   free(p);
 }
 
+// A block-aligned pointer into the owner's own slab, past every block handed
+// out so far: the owner's fast path must not take it (it would be handed out
+// twice later).
+TEST(BadFreeDeathTest, NeverAllocatedBlockOfOwnSlab) {
+  void* p = malloc(64);
+  ASSERT_EQ(hak_owns(p), 1);
+  void* slab_end = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(p) | 0xffff) - 63);
+  ASSERT_EQ(hak_owns(slab_end), 0) << "the last block of the slab is not handed out yet";
+  EXPECT_DEATH(free(Launder(slab_end)),
+               "hakmem: free\\(\\): pointer to a block never allocated " + HexAtEnd(slab_end));
+  free(p);
+}
+
 TEST(BadFreeDeathTest, InteriorPointerOfMidBlock) {
   void* p = malloc(3000);  // class 3072
   ASSERT_EQ(hak_owns(p), 1);
