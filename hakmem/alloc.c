@@ -200,10 +200,7 @@ static void fork_child(void) {
 static HAK_NOINLINE void *alloc_on(hk_thread_t *t, size_t size) {
   unsigned cls = hk_size_class(size);
   if (cls < HAK_TINY_CLASSES) return hk_tiny_alloc_slow(&t->tiny, cls, (uintptr_t)t);
-  if (cls < HAK_SMALL_CLASSES) {
-    void *p = hk_mid_alloc_fast(&t->mid, cls);
-    return p ? p : hk_mid_alloc_slow(&t->mid, cls, (uintptr_t)t);
-  }
+  if (cls < HAK_SMALL_CLASSES) return hk_mid_alloc_slow(&t->mid, cls, (uintptr_t)t);
   bool zeroed;
   return hk_large_alloc(size, HAK_CACHE_LINE, &zeroed);
 }

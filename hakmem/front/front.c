@@ -63,7 +63,6 @@ static HAK_COLD HAK_NORETURN void bad_free(const hk_slab_t *s, const void *p, co
 void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p) {
   unsigned cls = s->cls;
   hk_tiny_list_t *l = &tc->list[cls];
-  if (((uintptr_t)p & (s->block_size - 1)) != 0) bad_free(s, p, "misaligned pointer into a block");
   if ((hk_block_t *)p == l->head) bad_free(s, p, "double free of");
   /* The fast path decrements the countdown only when it pushes or when the
    * countdown runs out; any other way here, this free still counts. */

@@ -72,8 +72,9 @@ HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void 
   return true;
 }
 
-/* The rest of an owner-side free: validation with a diagnostic, the periodic
- * drain, and flushing half of a full list back to the slabs. */
+/* The rest of an owner-side free; the caller has checked that p is a
+ * handed-out block start of an ACTIVE slab. Reports an immediate double free,
+ * runs the periodic drain, and flushes half of a full list to the slabs. */
 HAK_NOINLINE void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p);
 
 /* Returns every cached block to its slab (thread exit, malloc_trim). */

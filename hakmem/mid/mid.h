@@ -44,6 +44,8 @@ HAK_INLINE void *hk_mid_alloc_fast(hk_mid_cache_t *mc, unsigned cls) {
   if (HAK_UNLIKELY(r->n == 0)) return NULL;
   return r->slot[--r->n];
 }
+/* Pops the ring if it holds a block, else refills it from the thread's
+ * slabs of cls (owner = the thread's owner token). */
 HAK_NOINLINE void *hk_mid_alloc_slow(hk_mid_cache_t *mc, unsigned cls, uintptr_t owner);
 
 /* Owner-side free of mid block p of slab s: pushes p on the class's ring when
