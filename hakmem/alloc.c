@@ -16,15 +16,22 @@
 #include "hakmem/core/report.h"
 #include "hakmem/core/size_class.h"
 #include "hakmem/front/front.h"
+#include "hakmem/front/l0.h"
+#include "hakmem/front/tiny_heap.h"
 #include "hakmem/mid/mid.h"
 #include "hakmem/policy/policy.h"
 #include "hakmem/segment/segment.h"
+#include "hakmem/stats/stats.h"
 
 /* ---- per-thread cache ------------------------------------------------- */
 
 typedef struct hk_thread {
   hk_tiny_cache_t tiny; /* first: the fast paths index from here */
+  uint8_t route[HAK_SMALL_CLASSES]; /* HK_ROUTE_* per class, copied at thread set-up */
+  hk_tiny_heap_t heap;
+  hk_l0_t l0;
   hk_mid_cache_t mid;
+  hk_stats_thread_t stats;
   struct hk_thread *next_all, *prev_all;
   struct hk_thread *next_free;
 } hk_thread_t;
@@ -32,7 +39,15 @@ typedef struct hk_thread {
 /* The empty thread: every list empty and owner of nothing, so a thread's
  * first malloc and free fall into the slow path, which sets the thread up.
  * The fast paths never write to it. */
-static hk_thread_t g_empty_thread;
+#define LEGACY_ROUTES                                                                         \
+  {HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST,  \
+   HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
+   HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
+   HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
+   HK_ROUTE_MID,  HK_ROUTE_MID}
+/* Its routes are the legacy ones: whatever the policy, the empty lists and
+ * rings send the first call to the slow path. */
+static hk_thread_t g_empty_thread = {.route = LEGACY_ROUTES};
 /* Threads past their key destructor share this one, under g_late_lock. */
 static hk_thread_t g_late_thread;
 static hk_lock_t g_late_lock;
@@ -50,6 +65,23 @@ static hk_atomic_u32 g_initialised;
 static pthread_key_t g_thread_key;
 static uint32_t g_drain_interval;
 
+/* The class -> route table, fixed at initialisation from the policy snapshot
+ * (written before g_initialised is released; every thread copies it into its
+ * record when it sets up, so the fast paths read it next to their lists). */
+static uint8_t g_route[HAK_SMALL_CLASSES] = LEGACY_ROUTES;
+static uint8_t g_meta[HAK_TINY_CLASSES]; /* meta mode of each TinyHeap class */
+static uint8_t g_stats_level;            /* HK_STATS_* */
+static uint8_t g_l0_counted;
+static uint8_t g_l0_leftover;
+static uint8_t g_stats_dump;
+
+static void thread_cache_init(hk_thread_t *t) {
+  memcpy(t->route, g_route, sizeof(t->route));
+  hk_tiny_cache_init(&t->tiny, g_drain_interval);
+  hk_tiny_heap_init(&t->heap, g_meta);
+  t->l0.leftover = g_l0_leftover;
+}
+
 static void thread_exit(void *arg);
 static void fork_prepare(void);
 static void fork_parent(void);
@@ -61,8 +93,23 @@ static void global_init(void) {
   if (!hk_atomic_load_relaxed(&g_initialised)) {
     const hk_policy_t *pol = hk_policy_get();
     hk_seg_config_t seg = {.lru_max = (uint32_t)pol->ss_lru_max,
-                           .dirty_empty_max = (uint32_t)pol->empty_slab_reserve};
+                           .dirty_empty_max = (uint32_t)pol->empty_slab_reserve,
+                           .count_sources = pol->stats_level >= HK_STATS_BOUNDARY};
+    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
+      g_meta[c] = ((pol->heap_mask >> c) & 1u) ? pol->meta_mode[c] : HK_META_PER_OP;
+      seg.meta_mode[c] = g_meta[c];
+    }
+    for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+      uint8_t r = pol->route[c];
+      if (pol->l0_stats && (r & HK_ROUTE_BASE_MASK) == HK_ROUTE_L0) r |= HK_ROUTE_COUNTED;
+      g_route[c] = r;
+      seg.route[c] = r;
+    }
     hk_seg_configure(&seg);
+    g_stats_level = pol->stats_level;
+    g_l0_counted = pol->l0_stats;
+    g_l0_leftover = (uint8_t)pol->tiny_heap_v2_leftover;
+    g_stats_dump = (uint8_t)pol->stats_dump;
     hk_large_config_t large = {.cache_bytes = (size_t)pol->large_cache_bytes,
                                .purge_delay_ms = (uint32_t)pol->large_purge_delay_ms};
     hk_large_configure(&large);
@@ -70,7 +117,7 @@ static void global_init(void) {
     if (pthread_key_create(&g_thread_key, thread_exit) != 0) {
       hk_fatal("initialisation: pthread_key_create failed: thread caches could not be returned");
     }
-    hk_tiny_cache_init(&g_late_thread.tiny, g_drain_interval);
+    thread_cache_init(&g_late_thread);
     hk_atomic_store_release(&g_initialised, 1u);
     hk_unlock(&g_init_lock);
     /* May allocate (glibc keeps handlers in a list): after the flag is set,
@@ -135,7 +182,7 @@ static HAK_NOINLINE hk_thread_t *thread_get_slow(void) {
   if (t_exited) return NULL;
   hk_thread_t *t = thread_record_new();
   if (t == NULL) return NULL;
-  hk_tiny_cache_init(&t->tiny, g_drain_interval);
+  thread_cache_init(t);
   t_thread = t;
   pthread_setspecific(g_thread_key, t);
   return t;
@@ -145,8 +192,11 @@ static void thread_exit(void *arg) {
   hk_thread_t *t = (hk_thread_t *)arg;
   t_thread = &g_empty_thread;
   t_exited = true;
+  hk_l0_flush(&t->l0, &t->tiny);
   hk_tiny_cache_release(&t->tiny);
+  hk_tiny_heap_release(&t->heap);
   hk_mid_cache_release(&t->mid);
+  hk_stats_retire(&t->stats);
   hk_lock(&g_threads_lock);
   thread_record_free_locked(t);
   hk_unlock(&g_threads_lock);
@@ -185,11 +235,13 @@ static void fork_child(void) {
     hk_thread_t *next = t->next_all;
     if (t != self) {
       for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->tiny.seg[c]);
+      for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->heap.seg[c]);
       for (unsigned c = 0; c < HAK_MID_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->mid.seg[c]);
       /* Unlinked but never reused: its address is an owner token, and a slab
        * the dead thread held outside its lists at fork time (mid-refill)
        * still carries it. A new thread must not inherit that slab. */
       thread_record_unlink_locked(t);
+      hk_stats_retire(&t->stats);
     }
     t = next;
   }
@@ -197,10 +249,17 @@ static void fork_child(void) {
 
 /* ---- malloc --------------------------------------------------------- */
 
-static HAK_NOINLINE void *alloc_on(hk_thread_t *t, size_t size) {
-  unsigned cls = hk_size_class(size);
-  if (cls < HAK_TINY_CLASSES) return hk_tiny_alloc_slow(&t->tiny, cls, (uintptr_t)t);
-  if (cls < HAK_SMALL_CLASSES) return hk_mid_alloc_slow(&t->mid, cls, (uintptr_t)t);
+HAK_INLINE bool counting(unsigned level) { return HAK_UNLIKELY(g_stats_level >= level); }
+
+static HAK_NOINLINE void *alloc_on(hk_thread_t *t, size_t size, unsigned cls) {
+  uintptr_t owner = (uintptr_t)t;
+  if (cls < HAK_SMALL_CLASSES) {
+    switch (t->route[cls] & HK_ROUTE_BASE_MASK) {
+      case HK_ROUTE_HEAP: return hk_tiny_heap_alloc_slow(&t->heap, cls, owner);
+      case HK_ROUTE_MID: return hk_mid_alloc_slow(&t->mid, cls, owner);
+      default: return hk_tiny_alloc_slow(&t->tiny, cls, owner); /* LIST, L0 */
+    }
+  }
   bool zeroed;
   return hk_large_alloc(size, HAK_CACHE_LINE, &zeroed);
 }
@@ -208,25 +267,84 @@ static HAK_NOINLINE void *alloc_on(hk_thread_t *t, size_t size) {
 static HAK_NOINLINE void *malloc_slow(size_t size) {
   hk_thread_t *t = t_thread;
   if (t == &g_empty_thread) t = thread_get_slow();
+  unsigned cls = hk_size_class(size);
   void *p;
+  unsigned event;
   if (HAK_LIKELY(t != NULL)) {
-    p = alloc_on(t, size);
+    p = alloc_on(t, size, cls);
+    event = HK_ST_SLOW;
   } else {
+    t = &g_late_thread;
     hk_lock(&g_late_lock);
-    p = alloc_on(&g_late_thread, size);
+    p = alloc_on(t, size, cls);
+    event = HK_ST_FALLBACK;
+    if (cls < HAK_SMALL_CLASSES && counting(HK_STATS_BOUNDARY)) {
+      hk_stat_inc(&t->stats.cls[cls][p != NULL ? event : HK_ST_FAIL]);
+    }
     hk_unlock(&g_late_lock);
+    if (HAK_UNLIKELY(p == NULL)) errno = ENOMEM;
+    return p;
+  }
+  if (cls < HAK_SMALL_CLASSES && counting(HK_STATS_BOUNDARY)) {
+    if (p != NULL) {
+      hk_stat_inc(&t->stats.cls[cls][event]);
+    } else {
+      hk_stat_inc(&t->stats.cls[cls][HK_ST_PREPARE_FAIL]);
+      hk_stat_inc(&t->stats.cls[cls][HK_ST_FAIL]);
+    }
   }
   if (HAK_UNLIKELY(p == NULL)) errno = ENOMEM;
   return p;
 }
 
+/* A counted route (stats box on, or L0 statistics): the route's fast path
+ * with its counters; the slow path counts for itself. */
+static HAK_NOINLINE void *malloc_counted(hk_thread_t *t, size_t size, unsigned cls, unsigned r) {
+  if (t == &g_empty_thread) return malloc_slow(size); /* never written to */
+  void *p;
+  switch (r & HK_ROUTE_BASE_MASK) {
+    case HK_ROUTE_LIST: p = hk_tiny_alloc_fast(&t->tiny, cls); break;
+    case HK_ROUTE_HEAP: p = hk_tiny_heap_alloc_fast(&t->heap, cls); break;
+    case HK_ROUTE_L0:
+      p = hk_l0_pop(&t->l0, cls);
+      if (g_l0_counted) hk_stat_inc(&t->stats.l0[cls][p != NULL ? HK_L0_HIT : HK_L0_MISS]);
+      if (p == NULL) p = hk_tiny_alloc_fast(&t->tiny, cls);
+      break;
+    default: p = hk_mid_alloc_fast(&t->mid, cls); break;
+  }
+  if (p == NULL) return malloc_slow(size);
+  if (counting(HK_STATS_ALL)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FAST]);
+  return p;
+}
+
+/* size -> class -> route -> one branch per route; counted routes (stats)
+ * compare unequal to every plain route and take malloc_counted. */
 void *hk_api_malloc(size_t size) {
+  hk_thread_t *t = t_thread;
   if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
-    void *p = hk_tiny_alloc_fast(&t_thread->tiny, hk_tiny_class(size));
+    unsigned cls = hk_tiny_class(size);
+    unsigned r = t->route[cls];
+    void *p;
+    if (HAK_LIKELY(r == HK_ROUTE_LIST)) {
+      p = hk_tiny_alloc_fast(&t->tiny, cls);
+    } else if (r == HK_ROUTE_HEAP) {
+      p = hk_tiny_heap_alloc_fast(&t->heap, cls);
+    } else if (r == HK_ROUTE_L0) {
+      p = hk_l0_pop(&t->l0, cls);
+      if (p == NULL) p = hk_tiny_alloc_fast(&t->tiny, cls);
+    } else {
+      return malloc_counted(t, size, cls, r);
+    }
     if (HAK_LIKELY(p != NULL)) return p;
   } else if (size <= HAK_MID_MAX) {
-    void *p = hk_mid_alloc_fast(&t_thread->mid, hk_mid_class(size));
-    if (HAK_LIKELY(p != NULL)) return p;
+    unsigned cls = hk_mid_class(size);
+    unsigned r = t->route[cls];
+    if (HAK_LIKELY(r == HK_ROUTE_MID)) {
+      void *p = hk_mid_alloc_fast(&t->mid, cls);
+      if (HAK_LIKELY(p != NULL)) return p;
+    } else {
+      return malloc_counted(t, size, cls, r);
+    }
   }
   return malloc_slow(size);
 }
@@ -254,8 +372,24 @@ static hk_slab_t *checked_slab(const char *fn, const void *p, hk_slab_t *s) {
 }
 
 static void free_on(hk_thread_t *t, hk_slab_t *s, void *p) {
-  if (s->cls < HAK_TINY_CLASSES) hk_tiny_free_slow(&t->tiny, s, p);
-  else hk_mid_free_local(&t->mid, s, p);
+  unsigned cls = s->cls;
+  switch (t->route[cls] & HK_ROUTE_BASE_MASK) {
+    case HK_ROUTE_HEAP: hk_tiny_heap_free_slow(&t->heap, s, p); break;
+    case HK_ROUTE_MID: hk_mid_free_local(&t->mid, s, p); break;
+    case HK_ROUTE_L0:
+      if (t->l0.mag[cls].n != 0 && t->l0.mag[cls].slot[t->l0.mag[cls].n - 1] == p) {
+        hk_fatal("free(): double free of %p (tiny block size %u, L0 magazine)", p, s->block_size);
+      }
+      hk_tiny_free_slow(&t->tiny, s, p);
+      break;
+    default: hk_tiny_free_slow(&t->tiny, s, p); break;
+  }
+  if (counting(HK_STATS_BOUNDARY)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_SLOW]);
+}
+
+static void count_remote(unsigned cls) {
+  hk_thread_t *t = t_thread;
+  if (counting(HK_STATS_BOUNDARY) && t != &g_empty_thread) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_REMOTE]);
 }
 
 /* Every free the fast paths do not finish. The slab is looked up again here
@@ -285,6 +419,7 @@ static HAK_NOINLINE void free_slow(void *p) {
     hk_unlock(&g_late_lock);
   } else {
     hk_seg_free_remote(s, p);
+    count_remote(s->cls);
   }
 }
 
@@ -295,15 +430,59 @@ static HAK_NOINLINE void free_mid_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
   free_slow(p);
 }
 
+/* Owner-side TinyHeap and L0 frees, out of line like free_mid_owned:
+ * inlined into hk_api_free they cost the LIST path a stack frame (measured:
+ * +11 instructions per op on mixed). */
+static HAK_NOINLINE void free_heap_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
+  if (HAK_LIKELY(hk_tiny_heap_free_fast(&t->heap, s, p))) return;
+  free_slow(p);
+}
+
+static HAK_NOINLINE void free_l0_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
+  bool to_mag;
+  if (HAK_LIKELY(hk_l0_free(&t->l0, &t->tiny, s, p, &to_mag))) return;
+  free_slow(p);
+}
+
+/* A counted route's owner-side free (see malloc_counted). */
+static HAK_NOINLINE void free_counted(hk_thread_t *t, hk_slab_t *s, void *p, unsigned r) {
+  unsigned cls = s->cls;
+  bool done, to_mag = false;
+  switch (r & HK_ROUTE_BASE_MASK) {
+    case HK_ROUTE_LIST: done = hk_tiny_free_fast(&t->tiny, s, p); break;
+    case HK_ROUTE_HEAP: done = hk_tiny_heap_free_fast(&t->heap, s, p); break;
+    case HK_ROUTE_L0:
+      done = hk_l0_free(&t->l0, &t->tiny, s, p, &to_mag);
+      if (done && g_l0_counted) hk_stat_inc(&t->stats.l0[cls][to_mag ? HK_L0_PUSH : HK_L0_PASS]);
+      break;
+    default: done = hk_mid_free_fast(&t->mid, s, p); break;
+  }
+  if (!done) {
+    free_slow(p);
+    return;
+  }
+  if (counting(HK_STATS_ALL)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_FAST]);
+}
+
 void hk_api_free(void *p) {
   hk_slab_t *s = hk_seg_slab_of(p);
   if (HAK_LIKELY(s != NULL)) {
     hk_thread_t *t = t_thread;
     if (HAK_LIKELY(hk_atomic_load_relaxed(&s->owner) == (uintptr_t)t)) {
-      if (HAK_LIKELY(s->cls < HAK_TINY_CLASSES)) {
+      unsigned r = s->route;
+      if (HAK_LIKELY(r == HK_ROUTE_LIST)) {
         if (HAK_LIKELY(hk_tiny_free_fast(&t->tiny, s, p))) return;
-      } else {
+      } else if (r == HK_ROUTE_MID) {
         free_mid_owned(t, s, p);
+        return;
+      } else if (r == HK_ROUTE_HEAP) {
+        free_heap_owned(t, s, p);
+        return;
+      } else if (r == HK_ROUTE_L0) {
+        free_l0_owned(t, s, p);
+        return;
+      } else {
+        free_counted(t, s, p, r);
         return;
       }
     }
@@ -452,7 +631,9 @@ int hk_api_trim(size_t pad) {
   (void)pad;
   hk_thread_t *t = t_thread;
   if (t != &g_empty_thread) {
+    hk_l0_flush(&t->l0, &t->tiny);
     hk_tiny_flush(&t->tiny);
+    hk_tiny_heap_sync(&t->heap);
     hk_mid_flush(&t->mid);
   }
   size_t released = hk_seg_trim() + hk_large_trim();
@@ -482,10 +663,71 @@ void hk_api_stats(hak_stats_t *out) {
   st.os_madvise_calls = os.madvise_calls;
   st.os_mapped_bytes = os.mapped_bytes;
   st.os_purged_bytes = os.purged_bytes;
+  st.small_live_blocks = hk_seg_live_blocks();
   hk_lock(&g_threads_lock);
   st.threads_live = g_threads_live;
   hk_unlock(&g_threads_lock);
   if (size == 0 || size > sizeof(st)) size = sizeof(st);
   memcpy(out, &st, size);
   out->size = size;
+}
+
+/* ---- stats box ---------------------------------------------------------------- */
+
+void hk_api_front_stats(hak_front_stats_t *out) {
+  uint32_t size = out->size;
+  hak_front_stats_t st;
+  memset(&st, 0, sizeof(st));
+  st.size = (uint32_t)sizeof(st);
+  const hk_policy_t *pol = hk_policy_get();
+  st.level = g_stats_level;
+  st.profile = (uint32_t)pol->tiny_heap_profile;
+  st.counters_maintained = 1;
+  st.l0_enabled = pol->l0_mask;
+  st.l0_counted = g_l0_counted;
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    hak_class_stats_t *k = &st.cls[c];
+    k->block_size = hk_class_size[c];
+    k->route = (uint8_t)(pol->route[c] & HK_ROUTE_BASE_MASK);
+    if (c < HAK_TINY_CLASSES && k->route == HK_ROUTE_HEAP) {
+      k->meta_mode = g_meta[c];
+      if (g_meta[c] == HK_META_ULTRA) st.counters_maintained = 0;
+    }
+    uint64_t src[HK_SRC_COUNT] = {0};
+    hk_seg_source_counts(c, src);
+    k->src_page = src[HK_SRC_PAGE];
+    k->src_remote = src[HK_SRC_REMOTE];
+    k->src_full_scan = src[HK_SRC_FULL_SCAN];
+    k->src_adopt = src[HK_SRC_ADOPT];
+    k->src_empty = src[HK_SRC_EMPTY];
+    k->src_unused = src[HK_SRC_UNUSED];
+    k->src_new = src[HK_SRC_NEW];
+    k->src_oom = src[HK_SRC_OOM];
+  }
+  hk_stats_accumulate(&st, NULL);
+  hk_lock(&g_threads_lock);
+  for (hk_thread_t *t = g_threads; t != NULL; t = t->next_all) hk_stats_accumulate(&st, &t->stats);
+  hk_unlock(&g_threads_lock);
+  hk_lock(&g_late_lock);
+  hk_stats_accumulate(&st, &g_late_thread.stats);
+  hk_unlock(&g_late_lock);
+  if (size == 0 || size > sizeof(st)) size = sizeof(st);
+  memcpy(out, &st, size);
+  out->size = size;
+}
+
+void hk_api_stats_print(int fd) {
+  hak_front_stats_t f;
+  f.size = sizeof(f);
+  hk_api_front_stats(&f);
+  hak_stats_t g;
+  g.size = sizeof(g);
+  hk_api_stats(&g);
+  hk_stats_write(fd, &f, &g);
+}
+
+/* HAKMEM_STATS_DUMP=1: the table on stderr when the process exits (or the
+ * library is unloaded). Only if HAKMEM was ever initialised. */
+__attribute__((destructor)) static void stats_dump_at_exit(void) {
+  if (hk_atomic_load_acquire(&g_initialised) && g_stats_dump) hk_api_stats_print(2);
 }

@@ -30,5 +30,7 @@ size_t hk_api_usable_size(const void *p);
 int hk_api_trim(size_t pad);
 int hk_api_owns(const void *p);
 void hk_api_stats(hak_stats_t *out);
+void hk_api_front_stats(hak_front_stats_t *out);
+void hk_api_stats_print(int fd);
 
 #endif /* HAKMEM_ALLOC_H */

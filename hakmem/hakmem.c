@@ -25,6 +25,8 @@ HAK_EXPORT size_t hak_usable_size(const void *p) { return hk_api_usable_size(p);
 HAK_EXPORT int hak_trim(size_t pad) { return hk_api_trim(pad); }
 HAK_EXPORT int hak_owns(const void *p) { return hk_api_owns(p); }
 HAK_EXPORT void hak_stats_get(hak_stats_t *out) { hk_api_stats(out); }
+HAK_EXPORT void hak_front_stats_get(hak_front_stats_t *out) { hk_api_front_stats(out); }
+HAK_EXPORT void hak_stats_print(int fd) { hk_api_stats_print(fd); }
 
 #if defined(__x86_64__)
 #define HAK_ARCH "x86_64"

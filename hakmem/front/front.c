@@ -51,6 +51,11 @@ static void list_trim(hk_tiny_cache_t *tc, unsigned cls, uint32_t keep) {
   }
 }
 
+void hk_tiny_return(hk_tiny_cache_t *tc, void *p) {
+  hk_slab_t *s = hk_seg_slab_of(p);
+  hk_seg_free_local(&tc->seg[s->cls], s, p);
+}
+
 void hk_tiny_flush(hk_tiny_cache_t *tc) {
   for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) list_trim(tc, c, 0);
 }

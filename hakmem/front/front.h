@@ -49,18 +49,24 @@ HAK_INLINE void *hk_tiny_alloc_fast(hk_tiny_cache_t *tc, unsigned cls) {
  * when the OS is out of memory. owner = the thread's owner token. */
 HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr_t owner);
 
+/* True if p is a handed-out block start of tiny slab s. Tiny block sizes are
+ * 8 << cls and slabs are 64 KiB aligned: the block index is the offset in the
+ * slab shifted by cls + 3. A block at or past `carved` was never handed out
+ * (a garbage pointer). */
+HAK_INLINE bool hk_tiny_block_ok(const hk_slab_t *s, const void *p) {
+  unsigned shift = s->cls + 3u;
+  uintptr_t off = (uintptr_t)p & (HAK_SLAB_SIZE - 1);
+  uintptr_t idx = off >> shift;
+  return (idx << shift) == off && idx < hk_slab_carved(s);
+}
+
 /* Owner-side free of p (a block of slab s, s owned by this thread). Returns
- * false when the slow path must run (list full, drain due, bad pointer). */
+ * false when the slow path must run (list full, drain due, bad pointer: the
+ * slow path reports it). */
 HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void *p) {
   unsigned cls = s->cls;
   hk_tiny_list_t *l = &tc->list[cls];
-  /* Tiny block sizes are 8 << cls and slabs are 64 KiB aligned: the block
-   * index is the offset in the slab shifted by cls + 3. A block at or past
-   * `carved` was never handed out (a garbage pointer): slow path, diagnostic. */
-  uintptr_t off = (uintptr_t)p & (HAK_SLAB_SIZE - 1);
-  uintptr_t idx = off >> (cls + 3);
-  if (HAK_UNLIKELY((idx << (cls + 3)) != off)) return false;
-  if (HAK_UNLIKELY(idx >= hk_slab_carved(s))) return false;
+  if (HAK_UNLIKELY(!hk_tiny_block_ok(s, p))) return false;
   if (HAK_UNLIKELY(l->count >= l->limit)) return false;
   if (HAK_UNLIKELY((hk_block_t *)p == l->head)) return false;
   /* Reaching 0 hands this free to the slow path, which drains and restarts
@@ -76,6 +82,10 @@ HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void 
  * handed-out block start of an ACTIVE slab. Reports an immediate double free,
  * runs the periodic drain, and flushes half of a full list to the slabs. */
 HAK_NOINLINE void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p);
+
+/* Returns one block the thread holds outside the lists (an L0 magazine's)
+ * straight to its slab. */
+void hk_tiny_return(hk_tiny_cache_t *tc, void *p);
 
 /* Returns every cached block to its slab (thread exit, malloc_trim). */
 void hk_tiny_flush(hk_tiny_cache_t *tc);

@@ -90,7 +90,10 @@ static hk_slab_t *g_abandoned[HAK_SMALL_CLASSES]; /* owner exited, blocks live *
 static hk_superslab_t *g_unused_list;             /* SuperSlabs with UNUSED slots */
 static hk_superslab_t *g_lru_head, *g_lru_tail;   /* fully empty, purged */
 static uint32_t g_lru_count;
+static hk_superslab_t *g_all;                     /* mapped, not in the LRU */
 static hk_seg_config_t g_cfg = {.lru_max = 4, .dirty_empty_max = 4};
+/* HK_SRC_* per class; relaxed atomics, counted only when configured. */
+static hk_atomic_word g_src[HAK_SMALL_CLASSES][HK_SRC_COUNT];
 static struct {
   uint64_t superslabs_live, slabs_active, slabs_empty, slabs_abandoned, slabs_adopted;
 } g_st;
@@ -103,6 +106,33 @@ void hk_seg_configure(const hk_seg_config_t *cfg) {
 
 HAK_INLINE hk_superslab_t *ss_of(const hk_slab_t *s) {
   return (hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK);
+}
+
+static bool class_ultra(unsigned cls) {
+  return cls < HAK_TINY_CLASSES && g_cfg.meta_mode[cls] == 2;
+}
+
+/* The SuperSlab counter follows `used` except for ULTRA classes. */
+HAK_INLINE void ss_live_add(const hk_slab_t *s, intptr_t d) {
+  if (!class_ultra(s->cls)) hk_atomic_add_relaxed(hk_seg_live_counter(s), (uintptr_t)d);
+}
+
+HAK_INLINE void count_source(unsigned cls, unsigned src) {
+  if (HAK_UNLIKELY(g_cfg.count_sources)) hk_atomic_add_relaxed(&g_src[cls][src], 1);
+}
+
+/* Meta sync: makes `used` exact. SAFE / PER_OP pages add their delta (and
+ * the SuperSlab counter follows); an ULTRA page is recounted from its free
+ * list (its remote frees still count as used until drained). */
+static void meta_sync(hk_slab_t *s) {
+  if (class_ultra(s->cls)) {
+    uint32_t n = 0;
+    for (hk_block_t *b = s->free; b != NULL; b = b->next) n++;
+    s->used = hk_slab_carved(s) - n;
+    s->delta = 0;
+  } else if (s->delta != 0) {
+    hk_seg_meta_flush(s);
+  }
 }
 
 /* Doubly linked slab lists (next/prev); head pointer passed by address. */
@@ -134,9 +164,24 @@ static void ss_list_remove(hk_superslab_t **head, hk_superslab_t *ss) {
   ss->next = ss->prev = NULL;
 }
 
+static void all_push(hk_superslab_t *ss) {
+  ss->all_prev = NULL;
+  ss->all_next = g_all;
+  if (g_all) g_all->all_prev = ss;
+  g_all = ss;
+}
+
+static void all_remove(hk_superslab_t *ss) {
+  if (ss->all_prev) ss->all_prev->all_next = ss->all_next;
+  else g_all = ss->all_next;
+  if (ss->all_next) ss->all_next->all_prev = ss->all_prev;
+  ss->all_next = ss->all_prev = NULL;
+}
+
 static hk_superslab_t *superslab_map(void) {
   hk_superslab_t *ss = (hk_superslab_t *)hk_region_map(HK_SS_SIZE, HK_SS_SIZE, HK_REGION_SUPERSLAB);
   if (ss == NULL) return NULL;
+  all_push(ss);
   /* Fresh anonymous memory is zero: only the non-zero fields are set. */
   ss->magic = HK_SS_MAGIC;
   ss->unused = HK_SS_SLABS - 1;
@@ -179,6 +224,7 @@ static void superslab_retire_locked(hk_superslab_t *ss) {
     ss_list_remove(&g_unused_list, ss);
     ss->on_unused_list = 0;
   }
+  all_remove(ss);
   ss->in_lru = 1;
   ss_list_push(&g_lru_head, ss);
   if (g_lru_tail == NULL) g_lru_tail = ss;
@@ -226,10 +272,12 @@ static void slab_release_locked(hk_slab_t *s) {
 static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
   hk_superslab_t *ss = ss_of(s);
   s->cls = (uint8_t)cls;
-  s->block_size = hk_class_size[cls];
-  s->capacity = hk_class_capacity(cls);
+  s->route = g_cfg.route[cls];
+  s->block_size = (uint16_t)hk_class_size[cls];
+  s->capacity = (uint16_t)hk_class_capacity(cls);
   s->free = NULL;
   s->used = 0;
+  s->delta = 0;
   hk_atomic_store_relaxed(&s->carved, 0);
   s->state = HK_SLAB_ACTIVE;
   s->list = HK_LIST_NONE;
@@ -278,16 +326,23 @@ static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
     g_st.slabs_abandoned--;
     g_st.slabs_adopted++;
     hk_unlock(&g_pool_lock);
+    count_source(cls, HK_SRC_ADOPT);
     return s;
   }
+  unsigned src = HK_SRC_EMPTY;
   s = take_empty_locked(cls); /* stage 1 */
-  if (s == NULL) s = take_unused_locked(); /* stage 2 */
+  if (s == NULL) {
+    src = HK_SRC_UNUSED;
+    s = take_unused_locked(); /* stage 2 */
+  }
   if (s == NULL) {
     for (unsigned c = 0; c < HAK_SMALL_CLASSES && s == NULL; c++) s = take_empty_locked(c);
   }
   if (s == NULL) { /* stage 3 */
+    src = HK_SRC_NEW;
     hk_superslab_t *ss = lru_pop_locked();
-    if (ss == NULL) ss = superslab_map();
+    if (ss != NULL) all_push(ss);
+    else ss = superslab_map();
     if (ss != NULL) {
       ss->on_unused_list = 1;
       ss_list_push(&g_unused_list, ss);
@@ -296,6 +351,7 @@ static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
   }
   if (s != NULL) slab_activate(s, cls, owner);
   hk_unlock(&g_pool_lock);
+  count_source(cls, s != NULL ? src : HK_SRC_OOM);
   return s;
 }
 
@@ -319,6 +375,7 @@ static void slab_drain_remote(hk_slab_t *s) {
              (void *)hk_slab_base(s), (unsigned)s->cls, n, s->used);
   }
   s->used -= n;
+  ss_live_add(s, -(intptr_t)n);
 }
 
 /* Pops up to want blocks into *out; remote frees are drained first. */
@@ -347,6 +404,7 @@ static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
     n += take;
   }
   s->used += n;
+  ss_live_add(s, (intptr_t)n);
   *out = chain;
   return n;
 }
@@ -370,15 +428,18 @@ static void page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s) {
   hk_unlock(&g_pool_lock);
 }
 
-/* Looks at up to HK_FULL_SCAN_MAX full slabs for remote frees, resuming
- * where the last scan stopped (so every full slab is seen in turn); returns
- * one that has free blocks now, sending emptied ones back to the pool. */
+/* Looks at up to HK_FULL_SCAN_MAX full slabs for remote frees (or, TinyHeap
+ * pages, local frees: those push onto a full page without moving it),
+ * resuming where the last scan stopped (so every full slab is seen in turn);
+ * returns one that has free blocks now, sending emptied ones back to the
+ * pool. */
 static hk_slab_t *scan_full(hk_seg_class_t *sc) {
   for (uint32_t i = 0; i < HK_FULL_SCAN_MAX && sc->full != NULL; i++) {
     hk_slab_t *s = sc->full_cursor ? sc->full_cursor : sc->full;
     sc->full_cursor = s->next;
-    if (hk_atomic_load_relaxed(&s->remote) == 0) continue;
+    if (hk_atomic_load_relaxed(&s->remote) == 0 && s->free == NULL) continue;
     owner_list_remove(sc, s);
+    meta_sync(s);
     slab_drain_remote(s);
     if (s->used == 0) {
       sc->nslabs--;
@@ -399,7 +460,10 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
     hk_slab_t *s = sc->current;
     if (s != NULL) {
       uint32_t n = slab_take(s, want, out);
-      if (n > 0) return n;
+      if (n > 0) {
+        count_source(cls, HK_SRC_PAGE);
+        return n;
+      }
       sc->current = NULL; /* before the push: never current and full at once (fork) */
       s->list = HK_LIST_FULL;
       slab_list_push(&sc->full, s);
@@ -415,6 +479,8 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
       s = pool_acquire(cls, owner);
       if (s == NULL) return 0;
       sc->nslabs++;
+    } else {
+      count_source(cls, HK_SRC_FULL_SCAN);
     }
     sc->current = s;
   }
@@ -429,6 +495,7 @@ void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p) {
              p, (unsigned)s->cls);
   }
   s->used--;
+  ss_live_add(s, -1);
   if (s->used == 0 && s != sc->current && hk_atomic_load_relaxed(&s->remote) == 0) {
     page_becomes_empty(sc, s);
   } else if (s->list == HK_LIST_FULL) {
@@ -436,6 +503,89 @@ void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p) {
     s->list = HK_LIST_PARTIAL;
     slab_list_push(&sc->partial, s);
   }
+}
+
+/* ---- TinyHeap page boundaries ---------------------------------------------- */
+
+/* Carves up to one OS page worth of blocks (at least 8) onto the page's free
+ * list, lowest address first. False if every block was carved already. */
+static bool page_extend(hk_slab_t *s) {
+  uint32_t carved = hk_atomic_load_relaxed(&s->carved);
+  if (carved >= s->capacity) return false;
+  uint32_t take = 4096u / s->block_size;
+  if (take < 8) take = 8;
+  if (take > s->capacity - carved) take = s->capacity - carved;
+  uint8_t *base = hk_slab_base(s);
+  hk_block_t *chain = s->free;
+  for (uint32_t i = take; i-- > 0;) {
+    hk_block_t *b = (hk_block_t *)(base + (size_t)(carved + i) * s->block_size);
+    b->next = chain;
+    chain = b;
+  }
+  s->free = chain;
+  hk_atomic_store_relaxed(&s->carved, carved + take);
+  return true;
+}
+
+/* A page becoming a TinyHeap's current page: counters beyond the carved
+ * blocks cannot be right (a corrupted heap); report once and clamp. */
+static void page_attach(hk_slab_t *s) {
+  static hk_atomic_u32 reported;
+  uint32_t carved = hk_slab_carved(s);
+  if (HAK_UNLIKELY(s->used > carved)) {
+    if (hk_atomic_exchange_acq_rel(&reported, 1u) == 0) {
+      hk_report("segment: page %p (class %u) counted %u blocks in use of %u carved; clamped",
+                (void *)hk_slab_base(s), (unsigned)s->cls, s->used, carved);
+    }
+    ss_live_add(s, (intptr_t)carved - (intptr_t)s->used);
+    s->used = carved;
+  }
+}
+
+bool hk_seg_alloc_slow_from_class(hk_seg_class_t *sc, unsigned cls, uintptr_t owner) {
+  for (;;) {
+    hk_slab_t *s = sc->current;
+    if (s != NULL) {
+      if (s->free != NULL) return true;
+      if (hk_atomic_load_relaxed(&s->remote) != 0) {
+        meta_sync(s);
+        slab_drain_remote(s);
+        count_source(cls, HK_SRC_REMOTE);
+        return true;
+      }
+      if (page_extend(s)) {
+        count_source(cls, HK_SRC_PAGE);
+        return true;
+      }
+      meta_sync(s); /* the page leaves current: its counters go exact */
+      sc->current = NULL;
+      s->list = HK_LIST_FULL;
+      slab_list_push(&sc->full, s);
+    }
+    if (sc->partial != NULL) {
+      s = sc->partial;
+      owner_list_remove(sc, s);
+    } else if ((s = scan_full(sc)) != NULL) {
+      count_source(cls, HK_SRC_FULL_SCAN);
+    } else {
+      s = pool_acquire(cls, owner);
+      if (s == NULL) return false;
+      sc->nslabs++;
+    }
+    page_attach(s);
+    sc->current = s;
+  }
+}
+
+void hk_seg_page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s) {
+  meta_sync(s);
+  if (s->used == 0 && s != sc->current && hk_atomic_load_relaxed(&s->remote) == 0) page_becomes_empty(sc, s);
+}
+
+void hk_seg_class_sync(hk_seg_class_t *sc) {
+  if (sc->current) meta_sync(sc->current);
+  for (hk_slab_t *s = sc->partial; s != NULL; s = s->next) meta_sync(s);
+  for (hk_slab_t *s = sc->full; s != NULL; s = s->next) meta_sync(s);
 }
 
 static void abandon_locked(hk_slab_t *s) {
@@ -448,6 +598,7 @@ static void abandon_locked(hk_slab_t *s) {
 static void release_or_abandon(hk_slab_t *s, bool take_lock) {
   s->list = HK_LIST_NONE;
   s->next = s->prev = NULL;
+  meta_sync(s);
   slab_drain_remote(s);
   if (take_lock) hk_lock(&g_pool_lock);
   if (s->used == 0) slab_release_locked(s);
@@ -525,6 +676,19 @@ void hk_seg_stats_get(hk_seg_stats_t *out) {
   out->slabs_abandoned = g_st.slabs_abandoned;
   out->slabs_adopted = g_st.slabs_adopted;
   hk_unlock(&g_pool_lock);
+}
+
+void hk_seg_source_counts(unsigned cls, uint64_t *out) {
+  if (cls >= HAK_SMALL_CLASSES) return;
+  for (unsigned i = 0; i < HK_SRC_COUNT; i++) out[i] += hk_atomic_load_relaxed(&g_src[cls][i]);
+}
+
+uint64_t hk_seg_live_blocks(void) {
+  uint64_t n = 0;
+  hk_lock(&g_pool_lock);
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) n += hk_atomic_load_relaxed(&ss->live_blocks);
+  hk_unlock(&g_pool_lock);
+  return n;
 }
 
 /* Lock order: pool before registry (pool_acquire maps SuperSlabs, which
@@ -608,6 +772,47 @@ int hk_seg_check(void) {
     }
   }
   hk_unlock(&g_pool_lock);
+  hk_seg_census_t census;
+  hk_seg_census(&census);
+  bad += (int)census.mismatched_superslabs;
   return bad;
+}
+
+static bool counters_maintained(void) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
+    if (class_ultra(c)) return false;
+  }
+  return true;
+}
+
+void hk_seg_census(hk_seg_census_t *out) {
+  memset(out, 0, sizeof(*out));
+  out->counters_maintained = counters_maintained();
+  hk_lock(&g_pool_lock);
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
+    uint64_t sum = 0;
+    for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+      const hk_slab_t *s = &ss->slabs[i];
+      if (s->state != HK_SLAB_ACTIVE) continue;
+      uint64_t u = (uint64_t)((int64_t)s->used + s->delta);
+      out->used[s->cls] += u;
+      sum += u;
+    }
+    uint64_t live = hk_atomic_load_relaxed(&ss->live_blocks);
+    out->live_blocks += live;
+    out->used_total += sum;
+    if (out->counters_maintained) {
+      uint64_t flushed = 0;
+      for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+        if (ss->slabs[i].state == HK_SLAB_ACTIVE) flushed += ss->slabs[i].used;
+      }
+      if (flushed != live) {
+        hk_report("check: SuperSlab %p live_blocks %lu but its slabs count %lu in use", (void *)ss,
+                  (unsigned long)live, (unsigned long)flushed);
+        out->mismatched_superslabs++;
+      }
+    }
+  }
+  hk_unlock(&g_pool_lock);
 }
 

@@ -59,17 +59,22 @@ typedef struct hk_block {
 typedef struct hk_slab {
   /* Owner-only fields (or pool-lock protected while the slab is unowned). */
   hk_block_t *free;      /* blocks returned to the slab */
-  uint32_t used;         /* blocks outside the slab: with users or in thread caches */
+  uint32_t used;         /* blocks outside the slab: with users or in thread caches
+                          * (a TinyHeap page: plus `delta`, see below) */
   hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out; written by
                           * the owner, read (relaxed) by other threads validating a free */
-  uint32_t capacity;
-  uint32_t block_size;
+  uint16_t capacity;
+  uint16_t block_size;
+  int32_t delta;         /* TinyHeap page: allocations minus frees not yet added to `used`
+                          * and the SuperSlab's live_blocks (meta modes); 0 otherwise */
   uint8_t cls;
   uint8_t state;         /* HK_SLAB_*; changed under the pool lock */
   uint8_t list;          /* HK_LIST_* */
   uint8_t index;         /* slot index in its SuperSlab */
   uint8_t dirty;         /* EMPTY slab not yet purged */
-  uint8_t pad_[3];
+  uint8_t route;         /* the front serving its class (hk_seg_config_t.route), for the
+                          * free path: read next to `cls`, no table lookup */
+  uint8_t pad_[2];
   hk_atomic_word owner;  /* owner token (thread cache address); 0 = unowned */
   hk_atomic_word remote; /* MPSC stack of blocks freed by other threads */
   struct hk_slab *next, *prev; /* owner's partial/full list, or pool lists */
@@ -80,9 +85,13 @@ typedef struct hk_superslab {
   uint32_t active;  /* ACTIVE slots */
   uint32_t unused;  /* UNUSED slots */
   struct hk_superslab *next, *prev; /* "has UNUSED slots" list or the LRU */
+  struct hk_superslab *all_next, *all_prev; /* every mapped SuperSlab outside the LRU */
   uint8_t in_lru;
   uint8_t on_unused_list;
   uint8_t pad_[6];
+  /* Sum of `used` over the slabs (blocks outside their slabs), updated with
+   * them by every owner; not maintained for classes in meta mode ULTRA. */
+  hk_atomic_word live_blocks;
   hk_slab_t slabs[HK_SS_SLABS]; /* slabs[0] describes the header slab, never used */
 } hk_superslab_t;
 
@@ -157,6 +166,21 @@ typedef struct hk_seg_class {
   uint32_t nslabs;     /* slabs owned in this class */
 } hk_seg_class_t;
 
+/* ---- meta counters (SPEC §3 meta modes) ----------------------------------- */
+
+HAK_INLINE hk_atomic_word *hk_seg_live_counter(const hk_slab_t *s) {
+  return &((hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK))->live_blocks;
+}
+
+/* Adds a TinyHeap page's pending delta to its slab's `used` and its
+ * SuperSlab's live_blocks (meta modes PER_OP and SAFE; owner only). */
+HAK_INLINE void hk_seg_meta_flush(hk_slab_t *s) {
+  int32_t d = s->delta;
+  s->delta = 0;
+  s->used = (uint32_t)((int32_t)s->used + d);
+  hk_atomic_add_relaxed(hk_seg_live_counter(s), (uintptr_t)(intptr_t)d);
+}
+
 /* alloc_slow_from_class: takes up to `want` blocks of class cls for the owner
  * as a NULL-terminated chain in *out; returns how many (0 only when the OS is
  * out of memory). Drains remote frees before popping any free list. */
@@ -167,6 +191,29 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
  * Calls page_becomes_empty (slab back to the pool) when the slab's last block
  * comes back and the slab is not the class's current slab. */
 void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p);
+
+/* ---- TinyHeap pages (hakmem/front/tiny_heap.h) ---------------------------
+ * A TinyHeap class pops and pushes blocks on its current page's own free list
+ * (s->free) and counts them in s->delta; it enters the segment box only at
+ * these two boundaries. Both bring the page's counters up to date first
+ * (meta sync: SAFE and PER_OP add the delta; ULTRA recounts the page). */
+
+/* alloc_slow_from_class (the current page is exhausted or missing): makes
+ * sc->current a page of class cls with a non-empty free list — remote frees
+ * drained, else blocks carved, else the next page (partial, a full page with
+ * remote frees, the pool). A page becoming current with counters beyond its
+ * carved blocks is reported and clamped. False when the OS is out of memory. */
+bool hk_seg_alloc_slow_from_class(hk_seg_class_t *sc, unsigned cls, uintptr_t owner);
+
+/* page_becomes_empty: a free brought the page's count to zero. After the
+ * meta sync, a page that is not current and has no remote frees pending
+ * goes back to the pool; the current page stays current. (Frees into pages
+ * on the full list push onto them in place; alloc_slow_from_class finds them
+ * when it scans the full list.) */
+void hk_seg_page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s);
+
+/* Brings every page of the set up to date (trim, statistics). */
+void hk_seg_class_sync(hk_seg_class_t *sc);
 
 /* Frees a block of a slab owned by another thread (or by nobody). */
 HAK_INLINE void hk_seg_free_remote(hk_slab_t *s, void *p) {
@@ -206,15 +253,51 @@ void hk_seg_fork_prepare(void);
 void hk_seg_fork_parent(void);
 void hk_seg_fork_child(void);
 
+/* Where alloc_slow_from_class / refill found blocks (stats box, counted when
+ * hk_seg_config_t.count_sources is set). */
+enum {
+  HK_SRC_PAGE = 0,    /* the current or a partial page of the thread */
+  HK_SRC_REMOTE,      /* remote frees drained from an owned page */
+  HK_SRC_FULL_SCAN,   /* a full page that got remote frees */
+  HK_SRC_ADOPT,       /* pool: a slab of an exited thread */
+  HK_SRC_EMPTY,       /* pool: an EMPTY slab of the same class */
+  HK_SRC_UNUSED,      /* pool: an UNUSED slot or an EMPTY slab of another class */
+  HK_SRC_NEW,         /* pool: a new SuperSlab (LRU or OS) */
+  HK_SRC_OOM,         /* nothing: the OS is out of memory */
+  HK_SRC_COUNT
+};
+/* Adds the per-source counts of class cls to out[HK_SRC_COUNT]. */
+void hk_seg_source_counts(unsigned cls, uint64_t *out);
+
+/* Sum of live_blocks over every mapped SuperSlab. */
+uint64_t hk_seg_live_blocks(void);
+
 /* Tunables (set once at init by the API layer from the policy snapshot). */
 typedef struct hk_seg_config {
   uint32_t lru_max;          /* fully empty SuperSlabs kept mapped (purged) */
   uint32_t dirty_empty_max;  /* EMPTY slabs per class kept unpurged */
+  uint8_t meta_mode[HAK_TINY_CLASSES]; /* HK_META_* style: 2 = ULTRA (not counted) */
+  uint8_t route[HAK_SMALL_CLASSES];    /* tag copied into each slab of the class */
+  uint8_t count_sources;     /* count HK_SRC_* per class */
 } hk_seg_config_t;
 void hk_seg_configure(const hk_seg_config_t *cfg);
 
 /* Checked-build consistency walk: verifies the slab lists and counts of the
- * pool; returns 0 or the number of problems found (each reported). */
+ * pool and, for every mapped SuperSlab, that live_blocks equals the sum of
+ * its slabs' used (when maintained); returns 0 or the number of problems
+ * found (each reported). Call it when no other thread is allocating. */
 int hk_seg_check(void);
+
+/* Census at a quiescent point (no other thread allocating): per class, the
+ * sum of `used` (+ pending deltas) over ACTIVE slabs; and whether every
+ * SuperSlab's live_blocks matched its slabs. For tests. */
+typedef struct hk_seg_census {
+  uint64_t used[HAK_SMALL_CLASSES];
+  uint64_t live_blocks;      /* sum of live_blocks */
+  uint64_t used_total;       /* sum of used + delta over all slabs */
+  uint32_t mismatched_superslabs;
+  uint32_t counters_maintained;
+} hk_seg_census_t;
+void hk_seg_census(hk_seg_census_t *out);
 
 #endif /* HAKMEM_SEGMENT_SEGMENT_H */

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Smoke test of the workload drivers other than mixed (fixed_size, c7_only,
+# c6_heavy, mid_large_mt, larson; mixed has its own, mixed_smoke_test.sh):
+# each exits 2 with the usage on an unknown flag, and a tiny run of hakmem and
+# glibc exits 0 and prints the table with both rows and a positive median
+# op/s. Plus the workload-specific command-line rules (fixed_size: one size)
+# and larson's ring with 1 and 3 threads (it must not hang). No timing
+# assertions: only the shape of the output and exit codes.
+# Usage: drivers_smoke_test.sh FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON
+set -uo pipefail
+
+if [ "$#" -ne 5 ]; then
+  echo "usage: $0 FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON" >&2
+  exit 2
+fi
+FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" LARSON="$5"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect_status WANT DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out, $TMP/err.
+expect_status() {
+  local want="$1" what="$2"
+  shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  if [ "$got" != "$want" ]; then
+    fail "$what: exit status $got, want $want"
+    sed 's/^/  stdout: /' "$TMP/out" >&2
+    sed 's/^/  stderr: /' "$TMP/err" >&2
+    return 1
+  fi
+  return 0
+}
+
+expect_in() { # FILE REGEX DESCRIPTION
+  grep -Eq -- "$2" "$1" || { fail "$3: no line matching /$2/ in $(basename "$1")"; sed 's/^/  | /' "$1" >&2; }
+}
+
+# expect_row FILE ALLOCATOR DESCRIPTION: the table has a row for ALLOCATOR
+# whose median op/s (third column, "<x.yy> M") is a number > 0.
+expect_row() {
+  local file="$1" alloc="$2" what="$3"
+  if ! awk -v a="$alloc" '$1 == a && $3 ~ /^[0-9]+\.[0-9][0-9]$/ && $4 == "M" && $3 + 0 > 0 { ok = 1 } END { exit !ok }' "$file"; then
+    fail "$what: no $alloc row with a positive median op/s"
+    sed 's/^/  | /' "$file" >&2
+  fi
+}
+
+# smoke NAME BINARY EXTRA_FLAGS...: --help, unknown flag, a tiny run.
+smoke() {
+  local name="$1" bin="$2"
+  shift 2
+  expect_status 0 "$name --help" -- "$bin" --help && expect_in "$TMP/out" '^usage: ' "$name --help"
+  expect_status 2 "$name unknown flag" -- "$bin" --bogus && expect_in "$TMP/err" '^usage: ' "$name unknown flag"
+  if expect_status 0 "$name hakmem,glibc run" -- "$bin" --allocator=hakmem,glibc --runs=1 "$@"; then
+    expect_in "$TMP/out" "^$name: [0-9]+ iters x [0-9]+ threads?, ws [0-9]+, sizes [0-9]+\.\.[0-9]+ B, seed 1, 1 run per allocator" "$name table title"
+    expect_in "$TMP/out" '^op = .{20,}$' "$name op line"
+    expect_in "$TMP/out" '^allocator +profile +median op/s +MAD +min\.\.max op/s +vs glibc +peak RSS$' "$name table header"
+    expect_row "$TMP/out" hakmem "$name"
+    expect_row "$TMP/out" glibc "$name"
+    expect_in "$TMP/out" '^glibc +- +[0-9]+\.[0-9]{2} M .* 1\.00x +[0-9]+\.[0-9] MiB$' "$name glibc ratio"
+  fi
+}
+
+smoke fixed_size "$FIXED_SIZE" --iters=20000
+smoke c7_only "$C7_ONLY" --iters=20000
+smoke c6_heavy "$C6_HEAVY" --iters=20000
+smoke mid_large_mt "$MID_LARGE_MT" --iters=5000 --ws=64
+# 20000 iterations per thread, rounds of 100: 200 hand-offs round the ring.
+smoke larson "$LARSON" --iters=20000 --ws=100
+
+# --- workload-specific checks ---------------------------------------------
+# The defaults are what the table says.
+if expect_status 0 "fixed_size defaults" -- "$FIXED_SIZE" --allocator=glibc --runs=1 --iters=1000; then
+  expect_in "$TMP/out" '^fixed_size: 1000 iters x 1 thread, ws 256, sizes 64\.\.64 B,' "fixed_size default size"
+fi
+expect_status 2 "fixed_size --min != --max" -- "$FIXED_SIZE" --min=64 --max=128 &&
+  expect_in "$TMP/err" 'fixed_size measures one size: give --min and --max the same value' "fixed_size one size"
+if expect_status 0 "fixed_size --min=--max=4096" -- "$FIXED_SIZE" --allocator=hakmem --runs=1 --iters=1000 --min=4096 --max=4096; then
+  expect_in "$TMP/out" '^fixed_size: 1000 iters x 1 thread, ws 256, sizes 4096\.\.4096 B,' "fixed_size chosen size"
+fi
+if expect_status 0 "c7_only defaults" -- "$C7_ONLY" --allocator=glibc --runs=1 --iters=1000; then
+  expect_in "$TMP/out" '^c7_only: 1000 iters x 1 thread, ws 64, sizes 1024\.\.1024 B,' "c7_only defaults"
+fi
+if expect_status 0 "c6_heavy defaults" -- "$C6_HEAVY" --allocator=glibc --runs=1 --iters=1000; then
+  expect_in "$TMP/out" '^c6_heavy: 1000 iters x 1 thread, ws 256, sizes 257\.\.768 B,' "c6_heavy defaults"
+fi
+if expect_status 0 "mid_large_mt defaults" -- "$MID_LARGE_MT" --allocator=glibc --runs=1 --iters=1000; then
+  expect_in "$TMP/out" '^mid_large_mt: 1000 iters x 2 threads, ws 256, sizes 8192\.\.32768 B,' "mid_large_mt defaults"
+fi
+if expect_status 0 "larson defaults" -- "$LARSON" --allocator=glibc --runs=1 --iters=2000; then
+  expect_in "$TMP/out" '^larson: 2000 iters x 2 threads, ws 1000, sizes 16\.\.1024 B,' "larson defaults"
+fi
+
+# Larson's ring: one thread hands its array to itself; three threads (more
+# than this machine's cores) must still finish; a partial last round (iters
+# not a multiple of ws) has no hand-off. The worker's result line counts
+# every thread's iterations.
+for threads in 1 3; do
+  if expect_status 0 "larson --threads=$threads" -- "$LARSON" --allocator=hakmem,glibc --runs=1 --threads=$threads --iters=10050 --ws=100; then
+    expect_row "$TMP/out" hakmem "larson --threads=$threads"
+    expect_row "$TMP/out" glibc "larson --threads=$threads"
+  fi
+done
+if expect_status 0 "larson worker" -- env -u LD_PRELOAD "$LARSON" --worker=glibc --threads=3 --iters=1050 --ws=100; then
+  expect_in "$TMP/out" '^hakmem-bench-result ops=3150 ns=[0-9]+ threads=3 ' "larson worker ops = threads x iters"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all checks passed"
