@@ -95,6 +95,7 @@ static void global_init(void) {
     hk_seg_config_t seg = {.lru_max = (uint32_t)pol->ss_lru_max,
                            .dirty_empty_max = (uint32_t)pol->empty_slab_reserve,
                            .count_sources = pol->stats_level >= HK_STATS_BOUNDARY};
+    seg.heap_mask = pol->heap_mask;
     for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
       g_meta[c] = ((pol->heap_mask >> c) & 1u) ? pol->meta_mode[c] : HK_META_PER_OP;
       seg.meta_mode[c] = g_meta[c];

@@ -4,7 +4,9 @@
  * life cycle (lazy creation on a thread's first call, a pthread key
  * destructor at thread exit, pthread_atfork handlers), process
  * initialisation from the policy snapshot, and the routing of every malloc
- * family call to the tiny front, the mid pool or large objects.
+ * family call: size -> class -> the class's route (TLS lists, TinyHeap, L0
+ * magazine, mid pool; fixed at init by the policy box) or large objects;
+ * counting for the stats box on counted routes and slow paths.
  * Boundary: exports nothing itself; hakmem.c gives these functions their
  * public hak_* names and shim.c the malloc family's names. Every function
  * here has the contract of the C/POSIX function it is named after. */

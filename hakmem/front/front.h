@@ -9,7 +9,9 @@
  * in noinline functions in front.c.
  * Boundary: blocks come from and go back to slabs only through the segment
  * box (hk_seg_refill / hk_seg_free_local); the API layer decides which slab a
- * pointer belongs to and whether this thread owns it. */
+ * pointer belongs to, whether this thread owns it, and which classes are on
+ * this route (LIST, or L0 with the magazine of l0.h in front): classes on the
+ * TinyHeap route never reach these lists. */
 #ifndef HAKMEM_FRONT_FRONT_H
 #define HAKMEM_FRONT_FRONT_H
 

@@ -4,23 +4,8 @@
 
 #include "hakmem/core/report.h"
 
-enum { META_PER_OP = 0, META_SAFE = 1, META_ULTRA = 2 }; /* policy.h HK_META_* values */
-
 void hk_tiny_heap_init(hk_tiny_heap_t *h, const uint8_t *meta) {
-  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
-    int32_t cap = (int32_t)hk_class_capacity(c);
-    switch (meta[c]) {
-      case META_SAFE:
-        h->flush_at[c] = cap * 16 > 256 ? cap * 16 : 256;
-        break;
-      case META_ULTRA:
-        h->flush_at[c] = 0;
-        break;
-      default:
-        h->flush_at[c] = 1;
-        break;
-    }
-  }
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) h->mode[c] = meta[c] <= HK_HEAP_ULTRA ? meta[c] : HK_HEAP_PER_OP;
 }
 
 void *hk_tiny_heap_alloc_slow(hk_tiny_heap_t *h, unsigned cls, uintptr_t owner) {
@@ -38,17 +23,17 @@ static HAK_COLD HAK_NORETURN void bad_free(const hk_slab_t *s, const void *p, co
 void hk_tiny_heap_free_slow(hk_tiny_heap_t *h, hk_slab_t *s, void *p) {
   unsigned cls = s->cls;
   if ((hk_block_t *)p == s->free) bad_free(s, p, "double free of");
-  int32_t f = h->flush_at[cls];
-  if (f != 0) {
-    /* More frees than allocations on this page: a double free (or a free of
-     * a block that was never handed out again after its last free). */
-    if ((int32_t)s->used + s->delta <= 0) bad_free(s, p, "double free of");
-    s->delta--;
+  unsigned m = h->mode[cls];
+  if (m != HK_HEAP_ULTRA) {
+    /* More frees than allocations on this page: a double free. */
+    if (s->live <= 0) bad_free(s, p, "double free of");
+    s->live--;
   }
   ((hk_block_t *)p)->next = s->free;
   s->free = (hk_block_t *)p;
-  if (f != 0 && (int32_t)s->used + s->delta == 0) hk_seg_page_becomes_empty(&h->seg[cls], s);
-  else if (f != 0 && s->delta <= -f) hk_seg_meta_flush(s);
+  if (m == HK_HEAP_ULTRA) return;
+  if (s->live == 0) hk_seg_page_becomes_empty(&h->seg[cls], s);
+  else if (m == HK_HEAP_PER_OP) hk_seg_meta_flush(s);
 }
 
 void hk_tiny_heap_sync(hk_tiny_heap_t *h) {

@@ -18,13 +18,16 @@
  * refill, no prewarm, no push). Remote frees into TinyHeap pages go to the
  * page's MPSC queue and are drained by the owner before it pops from them.
  * Meta modes (per class, fixed at init by the policy box):
- *   PER_OP  every operation adds to the slab's used and the SuperSlab's
- *           live_blocks (flush_at = 1);
- *   SAFE    operations count in the page's delta, flushed at page
- *           boundaries and when |delta| >= max(256, capacity * 16); a page
- *           becoming current is clamped to its carved blocks; the current
- *           page stays current when it empties (no pool round trip);
- *   ULTRA   no counting at all on the hot path (flush_at = 0): pages are
+ *   PER_OP  every operation counts the page's `live` and carries it into
+ *           the slab's used and the SuperSlab's live_blocks (an atomic add);
+ *   SAFE    every operation counts the page's `live` only; the delta
+ *           live - used goes into the slab and SuperSlab counters at the page
+ *           boundaries (exhausted, emptied, drained, leaving the thread,
+ *           trim). The SPEC's second flush point, |delta| >= max(256,
+ *           capacity * 16), cannot occur here: live and used both lie in
+ *           0..capacity. A page becoming current is clamped to its carved
+ *           blocks; the current page stays current when it empties;
+ *   ULTRA   no counting at all on the hot path: pages are
  *           recounted from their free lists at the boundaries (so an empty
  *           page is only noticed when the full list is scanned); SuperSlab
  *           counters are not maintained. For benchmarks only.
@@ -41,9 +44,11 @@
 #include "hakmem/front/front.h"
 #include "hakmem/segment/segment.h"
 
+enum { HK_HEAP_PER_OP = 0, HK_HEAP_SAFE = 1, HK_HEAP_ULTRA = 2 }; /* = policy.h HK_META_* */
+
 typedef struct hk_tiny_heap {
   hk_seg_class_t seg[HAK_TINY_CLASSES];
-  int32_t flush_at[HAK_TINY_CLASSES]; /* 1 PER_OP, max(256, cap*16) SAFE, 0 ULTRA */
+  uint8_t mode[HAK_TINY_CLASSES]; /* HK_HEAP_* */
 } hk_tiny_heap_t;
 
 /* Sets up a fresh (zeroed) heap; meta[c] is the HK_META_* mode of class c. */
@@ -55,8 +60,11 @@ HAK_INLINE void *hk_tiny_heap_alloc_fast(hk_tiny_heap_t *h, unsigned cls) {
   hk_block_t *b = s->free;
   if (HAK_UNLIKELY(b == NULL)) return NULL;
   s->free = b->next;
-  int32_t f = h->flush_at[cls];
-  if (f != 0 && HAK_UNLIKELY(++s->delta >= f)) hk_seg_meta_flush(s);
+  unsigned m = h->mode[cls];
+  if (m != HK_HEAP_ULTRA) {
+    s->live++;
+    if (HAK_UNLIKELY(m == HK_HEAP_PER_OP)) hk_seg_meta_flush(s);
+  }
   return b;
 }
 
@@ -71,10 +79,11 @@ HAK_INLINE bool hk_tiny_heap_free_fast(hk_tiny_heap_t *h, hk_slab_t *s, void *p)
   unsigned cls = s->cls;
   if (HAK_UNLIKELY(!hk_tiny_block_ok(s, p))) return false;
   if (HAK_UNLIKELY((hk_block_t *)p == s->free)) return false;
-  int32_t f = h->flush_at[cls];
-  if (f != 0) {
-    if (HAK_UNLIKELY((int32_t)s->used + s->delta <= 1)) return false;
-    if (HAK_UNLIKELY(--s->delta <= -f)) hk_seg_meta_flush(s);
+  unsigned m = h->mode[cls];
+  if (m != HK_HEAP_ULTRA) {
+    if (HAK_UNLIKELY(s->live <= 1)) return false;
+    s->live--;
+    if (HAK_UNLIKELY(m == HK_HEAP_PER_OP)) hk_seg_meta_flush(s);
   }
   ((hk_block_t *)p)->next = s->free;
   s->free = (hk_block_t *)p;

@@ -108,9 +108,10 @@ HAK_INLINE hk_superslab_t *ss_of(const hk_slab_t *s) {
   return (hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK);
 }
 
-static bool class_ultra(unsigned cls) {
-  return cls < HAK_TINY_CLASSES && g_cfg.meta_mode[cls] == 2;
-}
+static bool class_heap(unsigned cls) { return cls < HAK_TINY_CLASSES && ((g_cfg.heap_mask >> cls) & 1u); }
+static bool class_ultra(unsigned cls) { return class_heap(cls) && g_cfg.meta_mode[cls] == 2; }
+/* TinyHeap pages that keep `live` (meta PER_OP or SAFE). */
+static bool class_counted_heap(unsigned cls) { return class_heap(cls) && g_cfg.meta_mode[cls] != 2; }
 
 /* The SuperSlab counter follows `used` except for ULTRA classes. */
 HAK_INLINE void ss_live_add(const hk_slab_t *s, intptr_t d) {
@@ -125,14 +126,19 @@ HAK_INLINE void count_source(unsigned cls, unsigned src) {
  * the SuperSlab counter follows); an ULTRA page is recounted from its free
  * list (its remote frees still count as used until drained). */
 static void meta_sync(hk_slab_t *s) {
-  if (class_ultra(s->cls)) {
+  if (class_counted_heap(s->cls)) {
+    if (s->live != (int32_t)s->used) hk_seg_meta_flush(s);
+  } else if (class_ultra(s->cls)) {
     uint32_t n = 0;
     for (hk_block_t *b = s->free; b != NULL; b = b->next) n++;
     s->used = hk_slab_carved(s) - n;
-    s->delta = 0;
-  } else if (s->delta != 0) {
-    hk_seg_meta_flush(s);
   }
+}
+
+/* After the segment box changed `used` (remote drain, attach): a counted
+ * TinyHeap page's exact count starts from it again. */
+static void meta_reset(hk_slab_t *s) {
+  if (class_counted_heap(s->cls)) s->live = (int32_t)s->used;
 }
 
 /* Doubly linked slab lists (next/prev); head pointer passed by address. */
@@ -277,7 +283,7 @@ static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
   s->capacity = (uint16_t)hk_class_capacity(cls);
   s->free = NULL;
   s->used = 0;
-  s->delta = 0;
+  s->live = 0;
   hk_atomic_store_relaxed(&s->carved, 0);
   s->state = HK_SLAB_ACTIVE;
   s->list = HK_LIST_NONE;
@@ -361,6 +367,7 @@ static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
 static void slab_drain_remote(hk_slab_t *s) {
   hk_block_t *chain = (hk_block_t *)hk_atomic_exchange_acquire(&s->remote, 0);
   if (chain == NULL) return;
+  meta_sync(s);
   uint32_t n = 1;
   hk_block_t *tail = chain;
   while (tail->next != NULL) {
@@ -376,6 +383,7 @@ static void slab_drain_remote(hk_slab_t *s) {
   }
   s->used -= n;
   ss_live_add(s, -(intptr_t)n);
+  meta_reset(s);
 }
 
 /* Pops up to want blocks into *out; remote frees are drained first. */
@@ -531,6 +539,7 @@ static bool page_extend(hk_slab_t *s) {
  * blocks cannot be right (a corrupted heap); report once and clamp. */
 static void page_attach(hk_slab_t *s) {
   static hk_atomic_u32 reported;
+  meta_sync(s);
   uint32_t carved = hk_slab_carved(s);
   if (HAK_UNLIKELY(s->used > carved)) {
     if (hk_atomic_exchange_acq_rel(&reported, 1u) == 0) {
@@ -540,6 +549,7 @@ static void page_attach(hk_slab_t *s) {
     ss_live_add(s, (intptr_t)carved - (intptr_t)s->used);
     s->used = carved;
   }
+  meta_reset(s);
 }
 
 bool hk_seg_alloc_slow_from_class(hk_seg_class_t *sc, unsigned cls, uintptr_t owner) {
@@ -794,7 +804,7 @@ void hk_seg_census(hk_seg_census_t *out) {
     for (unsigned i = 1; i < HK_SS_SLABS; i++) {
       const hk_slab_t *s = &ss->slabs[i];
       if (s->state != HK_SLAB_ACTIVE) continue;
-      uint64_t u = (uint64_t)((int64_t)s->used + s->delta);
+      uint64_t u = class_counted_heap(s->cls) ? (uint64_t)(int64_t)s->live : s->used;
       out->used[s->cls] += u;
       sum += u;
     }

@@ -22,6 +22,12 @@
  *     into slabs and `page_becomes_empty`, remote frees (lock-free MPSC stack
  *     per slab; the owner drains it before it pops the slab's free list, so a
  *     block is never in two lists), abandonment at thread exit and adoption.
+ *   - TinyHeap pages: the two boundaries of hakmem/front/tiny_heap.h
+ *     (alloc_slow_from_class, page_becomes_empty) and the meta sync that
+ *     brings a page's counters up to date by its class's meta mode.
+ *   - Counters: per SuperSlab the number of blocks outside its slabs
+ *     (live_blocks = sum of used), per class where slow paths found blocks
+ *     (HK_SRC_*), and a census / check of both for tests.
  * Boundary: the tiny front and the mid pool keep their own per-thread caches
  * and call in here only to refill, to return blocks, and at thread exit. The
  * large-object code registers its regions here. Locks: one pool lock for the
@@ -60,13 +66,14 @@ typedef struct hk_slab {
   /* Owner-only fields (or pool-lock protected while the slab is unowned). */
   hk_block_t *free;      /* blocks returned to the slab */
   uint32_t used;         /* blocks outside the slab: with users or in thread caches
-                          * (a TinyHeap page: plus `delta`, see below) */
+                          * (a counted TinyHeap page: as of the last meta sync) */
   hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out; written by
                           * the owner, read (relaxed) by other threads validating a free */
   uint16_t capacity;
   uint16_t block_size;
-  int32_t delta;         /* TinyHeap page: allocations minus frees not yet added to `used`
-                          * and the SuperSlab's live_blocks (meta modes); 0 otherwise */
+  int32_t live;          /* counted TinyHeap page (meta PER_OP, SAFE): blocks outside the
+                          * page, exact on every operation; its delta live - used goes
+                          * into `used` and live_blocks at the meta syncs. 0 otherwise */
   uint8_t cls;
   uint8_t state;         /* HK_SLAB_*; changed under the pool lock */
   uint8_t list;          /* HK_LIST_* */
@@ -172,12 +179,11 @@ HAK_INLINE hk_atomic_word *hk_seg_live_counter(const hk_slab_t *s) {
   return &((hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK))->live_blocks;
 }
 
-/* Adds a TinyHeap page's pending delta to its slab's `used` and its
- * SuperSlab's live_blocks (meta modes PER_OP and SAFE; owner only). */
+/* Adds a counted TinyHeap page's delta (live - used) to its slab's `used`
+ * and its SuperSlab's live_blocks (meta modes PER_OP and SAFE; owner only). */
 HAK_INLINE void hk_seg_meta_flush(hk_slab_t *s) {
-  int32_t d = s->delta;
-  s->delta = 0;
-  s->used = (uint32_t)((int32_t)s->used + d);
+  int32_t d = s->live - (int32_t)s->used;
+  s->used = (uint32_t)s->live;
   hk_atomic_add_relaxed(hk_seg_live_counter(s), (uintptr_t)(intptr_t)d);
 }
 
@@ -194,9 +200,10 @@ void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p);
 
 /* ---- TinyHeap pages (hakmem/front/tiny_heap.h) ---------------------------
  * A TinyHeap class pops and pushes blocks on its current page's own free list
- * (s->free) and counts them in s->delta; it enters the segment box only at
+ * (s->free) and counts them in s->live; it enters the segment box only at
  * these two boundaries. Both bring the page's counters up to date first
- * (meta sync: SAFE and PER_OP add the delta; ULTRA recounts the page). */
+ * (meta sync: SAFE and PER_OP add the delta live - used; ULTRA recounts the
+ * page from its free list). */
 
 /* alloc_slow_from_class (the current page is exhausted or missing): makes
  * sc->current a page of class cls with a non-empty free list — remote frees
@@ -276,7 +283,8 @@ uint64_t hk_seg_live_blocks(void);
 typedef struct hk_seg_config {
   uint32_t lru_max;          /* fully empty SuperSlabs kept mapped (purged) */
   uint32_t dirty_empty_max;  /* EMPTY slabs per class kept unpurged */
-  uint8_t meta_mode[HAK_TINY_CLASSES]; /* HK_META_* style: 2 = ULTRA (not counted) */
+  uint8_t heap_mask;         /* tiny classes whose pages are TinyHeap pages */
+  uint8_t meta_mode[HAK_TINY_CLASSES]; /* of TinyHeap classes: 0 per-op, 1 SAFE, 2 ULTRA */
   uint8_t route[HAK_SMALL_CLASSES];    /* tag copied into each slab of the class */
   uint8_t count_sources;     /* count HK_SRC_* per class */
 } hk_seg_config_t;
@@ -294,7 +302,7 @@ int hk_seg_check(void);
 typedef struct hk_seg_census {
   uint64_t used[HAK_SMALL_CLASSES];
   uint64_t live_blocks;      /* sum of live_blocks */
-  uint64_t used_total;       /* sum of used + delta over all slabs */
+  uint64_t used_total;       /* sum of the exact counts (live for counted TinyHeap pages) */
   uint32_t mismatched_superslabs;
   uint32_t counters_maintained;
 } hk_seg_census_t;
