@@ -389,8 +389,11 @@ static void free_on(hk_thread_t *t, hk_slab_t *s, void *p) {
 }
 
 static void count_remote(unsigned cls) {
+  if (!counting(HK_STATS_BOUNDARY)) return;
   hk_thread_t *t = t_thread;
-  if (counting(HK_STATS_BOUNDARY) && t != &g_empty_thread) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_REMOTE]);
+  /* A thread that only frees has no record (and no counters) of its own. */
+  if (t != &g_empty_thread) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_REMOTE]);
+  else hk_stats_count_shared(cls, HK_ST_FREE_REMOTE);
 }
 
 /* Every free the fast paths do not finish. The slab is looked up again here
@@ -676,6 +679,7 @@ void hk_api_stats(hak_stats_t *out) {
 /* ---- stats box ---------------------------------------------------------------- */
 
 void hk_api_front_stats(hak_front_stats_t *out) {
+  global_init(); /* may be the process's first call: report the configuration in force */
   uint32_t size = out->size;
   hak_front_stats_t st;
   memset(&st, 0, sizeof(st));

@@ -127,8 +127,13 @@ static bool parse_value(const hk_policy_var_t *v, const char *val, uint64_t *out
   return true;
 }
 
-static void warn_bad(const hk_policy_var_t *v, const char *val) {
-  if (v->names != NULL) {
+static void warn_bad(size_t i, const char *val) {
+  const hk_policy_var_t *v = &k_vars[i].var;
+  if (i == V_HEAP_CLASSES || i == V_C7_META || i == V_STATS) {
+    /* Unset, these follow the profile: say so rather than name a number. */
+    hk_report("%s=\"%s\" is not a number in %lu..%lu; ignored, the profile's value applies", v->name, val,
+              (unsigned long)v->min, (unsigned long)v->max);
+  } else if (v->names != NULL) {
     hk_report("%s=\"%s\" is not one of LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM; using %s", v->name, val,
               v->names[v->def]);
   } else {
@@ -189,7 +194,7 @@ void hk_policy_load(hk_policy_t *out, char *const *envp) {
         *field(out, i) = x;
         out->explicit_vars |= (uint64_t)1 << i;
       } else {
-        warn_bad(v, val);
+        warn_bad(i, val);
       }
     }
     if (!known) {

@@ -22,6 +22,10 @@ void hk_stats_retire(const hk_stats_thread_t *t) {
   }
 }
 
+void hk_stats_count_shared(unsigned cls, unsigned event) {
+  atomic_fetch_add_explicit(&g_retired.cls[cls][event], 1, memory_order_relaxed);
+}
+
 void hk_stats_accumulate(hak_front_stats_t *out, const hk_stats_thread_t *t) {
   if (t == NULL) t = &g_retired;
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {

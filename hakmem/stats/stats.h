@@ -52,6 +52,10 @@ HAK_INLINE void hk_stat_inc(hk_stat_t *c) {
  * may call it; atomic adds). */
 void hk_stats_retire(const hk_stats_thread_t *t);
 
+/* Counts one event of class cls for a thread without a counter block (a
+ * thread that only frees): atomic add into the shared totals. */
+void hk_stats_count_shared(unsigned cls, unsigned event);
+
 /* Adds a block's counters (live thread) or the exited threads' totals
  * (t == NULL) to out's class and L0 counters. */
 void hk_stats_accumulate(hak_front_stats_t *out, const hk_stats_thread_t *t);
