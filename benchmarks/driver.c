@@ -1,6 +1,6 @@
 /* benchmarks/driver.c — flag parsing, the controller (one worker process per
- * allocator and run), the worker (threads, timing) and the report. See
- * driver.h for the protocol. */
+ * series and run: an allocator, or hakmem under one profile or variant), the
+ * worker (threads, timing) and the report. See driver.h for the protocol. */
 #define _GNU_SOURCE
 #include "benchmarks/driver.h"
 
@@ -79,6 +79,12 @@ static const alloc_info_t k_allocs[MAX_ALLOCS] = {
 static const char *const k_profiles[] = {"LEGACY", "C7_SAFE", "C7_ULTRA_BENCH", "CUSTOM"};
 #define NPROFILES (sizeof(k_profiles) / sizeof(k_profiles[0]))
 
+/* --variant=LABEL:VAR=VAL[,VAR=VAL...]: an extra hakmem series. */
+#define MAX_VARIANTS 16
+#define MAX_VARIANT_VARS 16
+/* Series: the peers once each, hakmem once per profile and once per variant. */
+#define MAX_SERIES (MAX_ALLOCS - 1 + NPROFILES + MAX_VARIANTS)
+
 static const alloc_info_t *find_alloc(const char *name, size_t len) {
   for (size_t i = 0; i < MAX_ALLOCS; i++) {
     if (strlen(k_allocs[i].name) == len && strncmp(k_allocs[i].name, name, len) == 0) return &k_allocs[i];
@@ -147,11 +153,20 @@ static char *xasprintf(const char *fmt, ...) {
 /* ------------------------------------------------------------------------ */
 /* Command line */
 
+typedef struct variant {
+  char *label;                  /* [A-Za-z0-9_.-]+, unique */
+  char *vars[MAX_VARIANT_VARS]; /* "HAKMEM_...=VALUE" (heap, controller only) */
+  size_t nvars;
+} variant_t;
+
 typedef struct cmdline {
   bench_opts_t o;
   const alloc_info_t *allocs[MAX_ALLOCS];
   size_t nallocs;
-  const char *profile; /* canonical name, or NULL when --profile is absent */
+  const char *profiles[NPROFILES]; /* canonical names, in --profile order */
+  size_t nprofiles;                /* 0 when --profile is absent */
+  variant_t variants[MAX_VARIANTS];
+  size_t nvariants;
   const char *json;    /* --json=FILE or NULL */
   const char *worker;  /* --worker=ALLOCATOR (internal) or NULL */
   bool verbose;
@@ -160,35 +175,41 @@ typedef struct cmdline {
 static void usage(FILE *f, const bench_workload_t *w) {
   const bench_opts_t *d = &w->defaults;
   fprintf(f,
-          "usage: %s [--allocator=LIST] [--profile=NAME] [--iters=N] [--ws=N] [--threads=N]\n"
-          "       %*s [--seed=N] [--min=BYTES] [--max=BYTES] [--runs=N] [--json=FILE] [--verbose]\n"
+          "usage: %s [--allocator=LIST] [--profile=LIST] [--variant=LABEL:VAR=VAL[,VAR=VAL...]]...\n"
+          "       %*s [--iters=N] [--ws=N] [--threads=N] [--seed=N] [--min=BYTES] [--max=BYTES]\n"
+          "       %*s [--runs=N] [--json=FILE] [--verbose]\n"
           "\n"
           "%s\n"
           "One op: %s.\n"
           "\n"
           "  --allocator=LIST  comma list of hakmem, glibc, mimalloc, jemalloc, tcmalloc\n"
           "                    (default hakmem,glibc); runs are interleaved A B A B ...\n"
-          "  --profile=NAME    HAKMEM profile: LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM\n"
-          "                    (passed to hakmem as HAKMEM_TINY_HEAP_PROFILE; default: the\n"
-          "                    environment's value, else the allocator's default, LEGACY)\n"
+          "  --profile=LIST    comma list of HAKMEM profiles: LEGACY, C7_SAFE, C7_ULTRA_BENCH,\n"
+          "                    CUSTOM; hakmem runs once per profile, given to it as\n"
+          "                    HAKMEM_TINY_HEAP_PROFILE (default: the environment's value,\n"
+          "                    else the allocator's default, LEGACY)\n"
+          "  --variant=LABEL:VAR=VAL[,VAR=VAL...]  (repeatable) one more hakmem series,\n"
+          "                    shown as hakmem:LABEL, whose runs also get these HAKMEM_*\n"
+          "                    variables; it uses the first --profile (values have no commas)\n"
           "  --iters=N         measured loop iterations per thread (default %llu)\n"
           "  --ws=N            working-set slots per thread (default %llu)\n"
           "  --threads=N       threads, each running the loop on its own (default %llu)\n"
           "  --seed=N          PRNG seed (default %llu)\n"
           "  --min=BYTES       smallest request (default %llu)\n"
           "  --max=BYTES       largest request (default %llu)\n"
-          "  --runs=N          runs per allocator (default 5); the table shows the median\n"
-          "  --json=FILE       also write one JSON object per allocator per line to FILE\n"
+          "  --runs=N          runs per series (default 5); the table shows the median\n"
+          "  --json=FILE       also write one JSON object per series per line to FILE\n"
           "                    (relative to the directory bazel run was started from; \"-\" writes\n"
           "                    the JSON to stdout and the table to stderr)\n"
           "  --verbose         print each worker's command line (environment included) on stderr\n"
           "  --help            this text\n"
           "\n"
+          "Series (allocators, hakmem profiles and variants) run interleaved A B C A B C ...\n"
           "Each run is a separate process: glibc runs without LD_PRELOAD, the others with\n"
           "LD_PRELOAD of libhakmem.so (from the runfiles) or %s/lib{mimalloc.so.2,\n"
           "jemalloc.so.2,tcmalloc_minimal.so.4}. Time: CLOCK_MONOTONIC around the loop only.\n"
           "Peak RSS: the worker's ru_maxrss (wait4). Exit status: 0 ok, 1 a run failed, 2 usage.\n",
-          g_prog, (int)strlen(g_prog), "", w->summary, w->op, (unsigned long long)d->iters,
+          g_prog, (int)strlen(g_prog), "", (int)strlen(g_prog), "", w->summary, w->op, (unsigned long long)d->iters,
           (unsigned long long)d->ws, (unsigned long long)d->threads, (unsigned long long)d->seed,
           (unsigned long long)d->min, (unsigned long long)d->max, BENCH_LIBDIR);
 }
@@ -232,6 +253,91 @@ static int parse_allocators(cmdline_t *c, const char *list, const bench_workload
   return 0;
 }
 
+/* --profile=LIST: canonical names, case-insensitive, duplicates dropped. */
+static int parse_profiles(cmdline_t *c, const char *list, const bench_workload_t *w) {
+  c->nprofiles = 0;
+  const char *p = list;
+  for (;;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const char *prof = NULL;
+    for (size_t k = 0; k < NPROFILES; k++) {
+      if (strlen(k_profiles[k]) == len && strncasecmp(p, k_profiles[k], len) == 0) prof = k_profiles[k];
+    }
+    if (prof == NULL) {
+      return usage_error(w, "unknown profile \"%.*s\" (known: LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM)", (int)len, p);
+    }
+    bool dup = false;
+    for (size_t i = 0; i < c->nprofiles; i++) dup |= c->profiles[i] == prof;
+    if (!dup) c->profiles[c->nprofiles++] = prof;
+    if (end == NULL) break;
+    p = end + 1;
+  }
+  return 0;
+}
+
+static bool label_char(char ch) {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
+         ch == '-';
+}
+
+static bool var_name_char(char ch) {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* --variant=LABEL:VAR=VAL[,VAR=VAL...] (arg is what follows the '='). */
+static int parse_variant(cmdline_t *c, const char *arg, const bench_workload_t *w) {
+  const char *colon = strchr(arg, ':');
+  size_t llen = colon ? (size_t)(colon - arg) : 0;
+  if (colon == NULL || llen == 0) {
+    return usage_error(w, "--variant=%s: want LABEL:VAR=VALUE[,VAR=VALUE...]", arg);
+  }
+  for (size_t i = 0; i < llen; i++) {
+    if (!label_char(arg[i])) {
+      return usage_error(w, "--variant=%s: the label \"%.*s\" may only hold letters, digits, '_', '.' and '-'", arg,
+                         (int)llen, arg);
+    }
+  }
+  for (size_t i = 0; i < c->nvariants; i++) {
+    if (strlen(c->variants[i].label) == llen && strncmp(c->variants[i].label, arg, llen) == 0) {
+      return usage_error(w, "--variant: the label \"%.*s\" is used twice", (int)llen, arg);
+    }
+  }
+  if (c->nvariants == MAX_VARIANTS) return usage_error(w, "--variant: at most %d variants", MAX_VARIANTS);
+  variant_t *v = &c->variants[c->nvariants];
+  memset(v, 0, sizeof(*v));
+  const char *p = colon + 1;
+  for (;;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    size_t nlen = eq ? (size_t)(eq - p) : len;
+    size_t n = 0;
+    while (n < nlen && var_name_char(p[n])) n++;
+    if (eq == NULL || nlen <= 7 || n != nlen || strncmp(p, "HAKMEM_", 7) != 0 || eq + 1 == p + len) {
+      return usage_error(w, "--variant=%s: \"%.*s\" is not HAKMEM_NAME=VALUE", arg, (int)len, p);
+    }
+    if ((nlen == 24 && strncmp(p, "HAKMEM_TINY_HEAP_PROFILE", nlen) == 0) ||
+        (nlen == 16 && strncmp(p, "HAKMEM_RUN_UNDER", nlen) == 0)) {
+      return usage_error(w, "--variant=%s: %.*s cannot be set by a variant (profiles: --profile)", arg, (int)nlen, p);
+    }
+    for (size_t i = 0; i < v->nvars; i++) {
+      if (strncmp(v->vars[i], p, nlen + 1) == 0) {
+        return usage_error(w, "--variant=%s: %.*s is given twice", arg, (int)nlen, p);
+      }
+    }
+    if (v->nvars == MAX_VARIANT_VARS) {
+      return usage_error(w, "--variant=%s: at most %d variables per variant", arg, MAX_VARIANT_VARS);
+    }
+    v->vars[v->nvars++] = xasprintf("%.*s", (int)len, p);
+    if (end == NULL) break;
+    p = end + 1;
+  }
+  v->label = xasprintf("%.*s", (int)llen, arg);
+  c->nvariants++;
+  return 0;
+}
+
 /* Returns 0, or the exit status (2) after printing the usage; *help is set
  * for --help. */
 static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_workload_t *w, bool *help) {
@@ -272,13 +378,9 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
     if ((v = flag_value(a, "--allocator")) != NULL) {
       if ((rc = parse_allocators(c, v, w)) != 0) return rc;
     } else if ((v = flag_value(a, "--profile")) != NULL) {
-      c->profile = NULL;
-      for (size_t k = 0; k < NPROFILES; k++) {
-        if (strcasecmp(v, k_profiles[k]) == 0) c->profile = k_profiles[k];
-      }
-      if (c->profile == NULL) {
-        return usage_error(w, "unknown profile \"%s\" (known: LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM)", v);
-      }
+      if ((rc = parse_profiles(c, v, w)) != 0) return rc;
+    } else if ((v = flag_value(a, "--variant")) != NULL) {
+      if ((rc = parse_variant(c, v, w)) != 0) return rc;
     } else if ((v = flag_value(a, "--json")) != NULL) {
       if (*v == '\0') return usage_error(w, "--json needs a file name");
       c->json = v;
@@ -294,6 +396,9 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
       return usage_error(w, "unknown argument \"%s\"", a);
     }
   }
+  bool hakmem = false;
+  for (size_t i = 0; i < c->nallocs; i++) hakmem |= strcmp(c->allocs[i]->name, "hakmem") == 0;
+  if (c->nvariants > 0 && !hakmem) return usage_error(w, "--variant needs hakmem in --allocator");
   if (c->o.min > c->o.max) {
     return usage_error(w, "--min=%llu is larger than --max=%llu", (unsigned long long)c->o.min,
                        (unsigned long long)c->o.max);
@@ -472,19 +577,33 @@ typedef struct run_result {
   char error[160];
 } run_result_t;
 
-typedef struct alloc_state {
+/* One line of the table: an allocator, or hakmem under one profile or
+ * variant. */
+typedef struct series {
   const alloc_info_t *a;
-  const char *preload; /* absolute path or NULL */
+  char *name;               /* "glibc", "hakmem", "hakmem:LABEL" (heap) */
+  const char *profile;      /* hakmem: HAKMEM_TINY_HEAP_PROFILE given to the worker, NULL: none */
+  const variant_t *variant; /* hakmem: extra environment, NULL: none */
+  const char *preload;      /* absolute path or NULL */
   run_result_t *runs; /* --runs entries (heap: the controller stays small, see
                          controller_main) */
   size_t nruns;
   bool failed;
   char error[192]; /* "run N: " + the first failed run's error */
-} alloc_state_t;
+} series_t;
 
-/* Environment of a worker: ours minus LD_PRELOAD (and minus the profile
- * variable when --profile is given, and HAKMEM_RUN_UNDER), plus extra. */
-static char **worker_env(const char *const *extra, size_t nextra, bool drop_profile) {
+/* "NAME=..." and "NAME=...": same NAME. */
+static bool same_env_name(const char *a, const char *b) {
+  for (; *a == *b; a++, b++) {
+    if (*a == '=' || *a == '\0') return true;
+  }
+  return (*a == '=' || *a == '\0') && (*b == '=' || *b == '\0');
+}
+
+/* Environment of a worker: ours minus LD_PRELOAD, HAKMEM_RUN_UNDER and the
+ * variables extra sets (the profile variable when --profile is given, a
+ * variant's), plus extra. */
+static char **worker_env(const char *const *extra, size_t nextra) {
   size_t n = 0;
   while (environ[n] != NULL) n++;
   char **env = calloc(n + nextra + 1, sizeof(char *));
@@ -494,7 +613,9 @@ static char **worker_env(const char *const *extra, size_t nextra, bool drop_prof
     const char *e = environ[i];
     if (strncmp(e, "LD_PRELOAD=", 11) == 0) continue;
     if (strncmp(e, "HAKMEM_RUN_UNDER=", 17) == 0) continue;
-    if (drop_profile && strncmp(e, "HAKMEM_TINY_HEAP_PROFILE=", 25) == 0) continue;
+    bool replaced = false;
+    for (size_t j = 0; j < nextra && !replaced; j++) replaced = same_env_name(e, extra[j]);
+    if (replaced) continue;
     env[k++] = environ[i];
   }
   for (size_t i = 0; i < nextra; i++) env[k++] = (char *)extra[i];
@@ -528,22 +649,25 @@ static void print_command(FILE *f, char *const *extra_env, size_t nextra, char *
   fputc('\n', f);
 }
 
-static void run_worker(const cmdline_t *c, alloc_state_t *st, run_result_t *r) {
+static void run_worker(const cmdline_t *c, series_t *st, run_result_t *r) {
   memset(r, 0, sizeof(*r));
   bool is_hakmem = strcmp(st->a->name, "hakmem") == 0;
   char *preload_env = st->preload ? xasprintf("LD_PRELOAD=%s", st->preload) : NULL;
-  char *profile_env = (is_hakmem && c->profile) ? xasprintf("HAKMEM_TINY_HEAP_PROFILE=%s", c->profile) : NULL;
+  char *profile_env = (is_hakmem && st->profile) ? xasprintf("HAKMEM_TINY_HEAP_PROFILE=%s", st->profile) : NULL;
 
   char *ru[16], *ru_copy;
   size_t nru = run_under_words(ru, 16, &ru_copy);
   bool qemu = nru > 0 && strstr(ru[0], "qemu-") != NULL;
 
   /* Environment additions: under QEMU, LD_PRELOAD goes to the guest (-E). */
-  const char *extra[2];
+  const char *extra[2 + MAX_VARIANT_VARS];
   size_t nextra = 0;
   if (preload_env && !qemu) extra[nextra++] = preload_env;
   if (profile_env) extra[nextra++] = profile_env;
-  char **env = worker_env(extra, nextra, profile_env != NULL);
+  if (is_hakmem && st->variant) {
+    for (size_t i = 0; i < st->variant->nvars; i++) extra[nextra++] = st->variant->vars[i];
+  }
+  char **env = worker_env(extra, nextra);
 
   char *argv[40];
   size_t na = 0;
@@ -636,7 +760,7 @@ static void run_worker(const cmdline_t *c, alloc_state_t *st, run_result_t *r) {
     r->ops_per_sec = (double)ops * 1e9 / (double)ns;
   }
   if (!r->ok) {
-    fprintf(stderr, "%s: %s worker %s; to reproduce:\n  ", g_prog, st->a->name, r->error);
+    fprintf(stderr, "%s: %s worker %s; to reproduce:\n  ", g_prog, st->name, r->error);
     print_command(stderr, (char *const *)extra, nextra, argv);
   }
 out:
@@ -666,7 +790,7 @@ static double median_of(double *v, size_t n) {
   return (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-static summary_t summarize(const alloc_state_t *st) {
+static summary_t summarize(const series_t *st) {
   summary_t s = {0};
   double v[MAX_RUNS], dev[MAX_RUNS];
   for (size_t i = 0; i < st->nruns; i++) {
@@ -683,26 +807,23 @@ static summary_t summarize(const alloc_state_t *st) {
   return s;
 }
 
-static size_t st_failed_runs(const alloc_state_t *st) {
+static size_t st_failed_runs(const series_t *st) {
   size_t k = 0;
   for (size_t i = 0; i < st->nruns; i++) k += !st->runs[i].ok;
   return k;
 }
 
-static const char *profile_of(const cmdline_t *c, const alloc_info_t *a) {
-  if (strcmp(a->name, "hakmem") != 0) return NULL;
-  if (c->profile) return c->profile;
+static const char *profile_of(const series_t *st) {
+  if (strcmp(st->a->name, "hakmem") != 0) return NULL;
+  if (st->profile) return st->profile;
   const char *e = getenv("HAKMEM_TINY_HEAP_PROFILE");
   return (e && *e) ? e : "LEGACY";
 }
 
-static void json_str(FILE *f, const char *s) {
-  if (s == NULL) {
-    fputs("null", f);
-    return;
-  }
+/* The first len bytes of s as a JSON string. */
+static void json_strn(FILE *f, const char *s, size_t len) {
   fputc('"', f);
-  for (; *s; s++) {
+  for (const char *e = s + len; s < e; s++) {
     unsigned char ch = (unsigned char)*s;
     if (ch == '"' || ch == '\\') {
       fprintf(f, "\\%c", ch);
@@ -715,21 +836,34 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, alloc_state_t *sts, size_t n,
+static void json_str(FILE *f, const char *s) {
+  if (s == NULL) {
+    fputs("null", f);
+  } else {
+    json_strn(f, s, strlen(s));
+  }
+}
+
+static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, series_t *sts, size_t n,
                         const summary_t *sum, double glibc_median) {
   const bench_opts_t *o = &c->o;
-  fprintf(f, "%s: %llu iters x %llu thread%s, ws %llu, sizes %llu..%llu B, seed %llu, %llu run%s per allocator (interleaved)\n",
+  fprintf(f, "%s: %llu iters x %llu thread%s, ws %llu, sizes %llu..%llu B, seed %llu, %llu run%s per %s (interleaved)\n",
           w->name, (unsigned long long)o->iters, (unsigned long long)o->threads, o->threads == 1 ? "" : "s",
           (unsigned long long)o->ws, (unsigned long long)o->min, (unsigned long long)o->max,
-          (unsigned long long)o->seed, (unsigned long long)o->runs, o->runs == 1 ? "" : "s");
+          (unsigned long long)o->seed, (unsigned long long)o->runs, o->runs == 1 ? "" : "s",
+          n > c->nallocs ? "series" : "allocator");
   fprintf(f, "op = %s\n\n", w->op);
-  fprintf(f, "%-9s %-15s %12s %19s %21s %8s %9s\n", "allocator", "profile", "median op/s", "MAD", "min..max op/s",
-          "vs glibc", "peak RSS");
+  int width = 9; /* "allocator"; wider for hakmem:LABEL */
+  for (size_t i = 0; i < n; i++) {
+    if ((int)strlen(sts[i].name) > width) width = (int)strlen(sts[i].name);
+  }
+  fprintf(f, "%-*s %-15s %12s %19s %21s %8s %9s\n", width, "allocator", "profile", "median op/s", "MAD",
+          "min..max op/s", "vs glibc", "peak RSS");
   for (size_t i = 0; i < n; i++) {
     const summary_t *s = &sum[i];
-    const char *prof = profile_of(c, sts[i].a);
+    const char *prof = profile_of(&sts[i]);
     if (s->n == 0) {
-      fprintf(f, "%-9s %-15s FAILED: %s\n", sts[i].a->name, prof ? prof : "-", sts[i].error);
+      fprintf(f, "%-*s %-15s FAILED: %s\n", width, sts[i].name, prof ? prof : "-", sts[i].error);
       continue;
     }
     char med[32], mad[40], range[48], ratio[16], rss[24];
@@ -742,13 +876,14 @@ static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, 
       snprintf(ratio, sizeof(ratio), "-");
     }
     snprintf(rss, sizeof(rss), "%.1f MiB", (double)s->maxrss_kib / 1024.0);
-    fprintf(f, "%-9s %-15s %12s %19s %21s %8s %9s", sts[i].a->name, prof ? prof : "-", med, mad, range, ratio, rss);
+    fprintf(f, "%-*s %-15s %12s %19s %21s %8s %9s", width, sts[i].name, prof ? prof : "-", med, mad, range, ratio,
+            rss);
     if (sts[i].failed) fprintf(f, "  (%zu of %zu runs failed: %s)", st_failed_runs(&sts[i]), sts[i].nruns, sts[i].error);
     fputc('\n', f);
   }
 }
 
-static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, alloc_state_t *sts, size_t n,
+static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, series_t *sts, size_t n,
                        const summary_t *sum, double glibc_median) {
   const bench_opts_t *o = &c->o;
   for (size_t i = 0; i < n; i++) {
@@ -758,7 +893,25 @@ static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, a
     fputs(",\"allocator\":", f);
     json_str(f, sts[i].a->name);
     fputs(",\"profile\":", f);
-    json_str(f, profile_of(c, sts[i].a));
+    json_str(f, profile_of(&sts[i]));
+    /* "variant": the label, "variant_env": what it set ({"VAR":"VAL",...}). */
+    const variant_t *v = sts[i].variant;
+    fputs(",\"variant\":", f);
+    json_str(f, v ? v->label : NULL);
+    fputs(",\"variant_env\":", f);
+    if (v == NULL) {
+      fputs("null", f);
+    } else {
+      fputc('{', f);
+      for (size_t k = 0; k < v->nvars; k++) {
+        const char *eq = strchr(v->vars[k], '=');
+        fputs(k ? "," : "", f);
+        json_strn(f, v->vars[k], (size_t)(eq - v->vars[k]));
+        fputc(':', f);
+        json_str(f, eq + 1);
+      }
+      fputc('}', f);
+    }
     fputs(",\"arch\":\"" BENCH_ARCH "\",\"op\":", f);
     json_str(f, w->op);
     fprintf(f, ",\"iters\":%llu,\"ws\":%llu,\"threads\":%llu,\"seed\":%llu,\"min\":%llu,\"max\":%llu,\"runs\":%zu",
@@ -807,16 +960,14 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
   /* A worker's ru_maxrss also covers the memory image it was spawned from
    * (posix_spawn shares this process's address space until the exec), so
    * this process must stay smaller than any worker: no big buffers here. */
-  alloc_state_t sts[MAX_ALLOCS];
-  size_t n = c->nallocs;
+  series_t sts[MAX_SERIES];
+  size_t n = 0;
   memset(sts, 0, sizeof(sts));
 
   /* Resolve every library first: a missing one fails before any run. */
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < c->nallocs; i++) {
     const alloc_info_t *a = c->allocs[i];
-    sts[i].a = a;
-    sts[i].runs = calloc((size_t)c->o.runs, sizeof(run_result_t));
-    if (sts[i].runs == NULL) bench_die("out of memory");
+    const char *preload = NULL;
     if (strcmp(a->name, "hakmem") == 0) {
       static char lib[PATH_MAX];
       char tried[4096];
@@ -827,13 +978,32 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
                 g_prog, tried);
         return 1;
       }
-      sts[i].preload = lib;
+      preload = lib;
     } else if (a->lib != NULL) {
       if (!file_exists(a->lib)) {
         fprintf(stderr, "%s: %s: %s not found: install %s\n", g_prog, a->name, a->lib, a->package);
         return 1;
       }
-      sts[i].preload = a->lib;
+      preload = a->lib;
+    }
+    /* The series of this allocator: hakmem once per --profile (once without
+     * one), then each --variant with the first profile; a peer once. */
+    size_t nseries = 1;
+    if (strcmp(a->name, "hakmem") == 0) nseries = (c->nprofiles ? c->nprofiles : 1) + c->nvariants;
+    for (size_t k = 0; k < nseries; k++) {
+      series_t *st = &sts[n++];
+      st->a = a;
+      st->preload = preload;
+      size_t nprof = c->nprofiles ? c->nprofiles : 1;
+      if (k < nprof) {
+        st->profile = c->nprofiles ? c->profiles[k] : NULL;
+      } else {
+        st->profile = c->nprofiles ? c->profiles[0] : NULL;
+        st->variant = &c->variants[k - nprof];
+      }
+      st->name = st->variant ? xasprintf("%s:%s", a->name, st->variant->label) : xstrdup(a->name);
+      st->runs = calloc((size_t)c->o.runs, sizeof(run_result_t));
+      if (st->runs == NULL) bench_die("out of memory");
     }
   }
 
@@ -856,10 +1026,11 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
   bool progress = isatty(STDERR_FILENO);
   for (uint64_t run = 0; run < c->o.runs; run++) {
     for (size_t i = 0; i < n; i++) {
-      alloc_state_t *st = &sts[i];
+      series_t *st = &sts[i];
+      const char *prof = (c->nprofiles > 1 && st->profile) ? st->profile : NULL;
       if (progress) {
-        fprintf(stderr, "\r\033[K[%s] run %llu/%llu %s ...", w->name, (unsigned long long)run + 1,
-                (unsigned long long)c->o.runs, st->a->name);
+        fprintf(stderr, "\r\033[K[%s] run %llu/%llu %s%s%s ...", w->name, (unsigned long long)run + 1,
+                (unsigned long long)c->o.runs, st->name, prof ? " " : "", prof ? prof : "");
       }
       run_result_t *r = &st->runs[st->nruns++];
       run_worker(c, st, r);
@@ -868,14 +1039,14 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
         snprintf(st->error, sizeof(st->error), "run %llu: %s", (unsigned long long)run + 1, r->error);
       }
       if (progress && r->ok) {
-        fprintf(stderr, "\r\033[K[%s] run %llu/%llu %s %.2f M op/s", w->name, (unsigned long long)run + 1,
-                (unsigned long long)c->o.runs, st->a->name, r->ops_per_sec / 1e6);
+        fprintf(stderr, "\r\033[K[%s] run %llu/%llu %s%s%s %.2f M op/s", w->name, (unsigned long long)run + 1,
+                (unsigned long long)c->o.runs, st->name, prof ? " " : "", prof ? prof : "", r->ops_per_sec / 1e6);
       }
     }
   }
   if (progress) fputs("\r\033[K", stderr);
 
-  summary_t sum[MAX_ALLOCS];
+  summary_t sum[MAX_SERIES];
   double glibc_median = 0;
   for (size_t i = 0; i < n; i++) {
     sum[i] = summarize(&sts[i]);
@@ -900,6 +1071,7 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
   for (size_t i = 0; i < n; i++) {
     rc |= sts[i].failed ? 1 : 0;
     free(sts[i].runs);
+    free(sts[i].name);
   }
   return rc;
 }

@@ -3,21 +3,30 @@
  * A driver (mixed.c, fixed_size.c, ...) describes its workload in a
  * bench_workload_t and calls bench_main() from main(). bench_main() parses the
  * common flags, then, as the "controller", re-executes the driver's own
- * binary once per (allocator, run) — interleaved A B A B ... — with the
+ * binary once per (series, run) — interleaved A B C A B C ... — with the
  * internal flag --worker=ALLOCATOR and the environment that selects the
  * allocator:
  *   glibc     no LD_PRELOAD
  *   hakmem    LD_PRELOAD=libhakmem.so (found in the runfiles, see driver.c),
- *             HAKMEM_TINY_HEAP_PROFILE=<--profile> when --profile is given
+ *             HAKMEM_TINY_HEAP_PROFILE=<profile> when --profile is given
  *   mimalloc  LD_PRELOAD=/usr/lib/<triplet>/libmimalloc.so.2
  *   jemalloc  LD_PRELOAD=/usr/lib/<triplet>/libjemalloc.so.2
  *   tcmalloc  LD_PRELOAD=/usr/lib/<triplet>/libtcmalloc_minimal.so.4
+ * A series is one table row: each peer once; hakmem once per profile of
+ * --profile=LIST (comma list, case-insensitive, duplicates dropped; once
+ * with the inherited environment when absent), then once per
+ * --variant=LABEL:VAR=VAL[,VAR=VAL...] (repeatable; LABEL [A-Za-z0-9_.-]+,
+ * unique; VAR HAKMEM_*, not HAKMEM_TINY_HEAP_PROFILE), shown as
+ * hakmem:LABEL, whose workers run with the FIRST profile of the list (or
+ * none) and these variables added to (replacing) the inherited environment.
  * The worker checks that malloc really comes from the requested allocator,
  * runs the workload, and prints one line on stdout:
  *   hakmem-bench-result ops=<N> ns=<elapsed ns> ...
  * The controller reads it through a pipe and takes the worker's peak RSS
- * from wait4(). It prints a table (median ops/s, spread, ratio to glibc, peak
- * RSS) and, with --json=FILE, one JSON object per allocator per line.
+ * from wait4(). It prints a table (series, profile, median ops/s, spread,
+ * ratio to glibc, peak RSS) and, with --json=FILE, one JSON object per series
+ * per line ("allocator", "profile", "variant": LABEL or null, "variant_env":
+ * {VAR: VAL} or null, the runs and their summary).
  *
  * Timing: clock_gettime(CLOCK_MONOTONIC) around the measured loop only
  * (setup and teardown are outside). With --threads=N > 1 every thread runs
@@ -49,7 +58,7 @@ typedef struct bench_opts {
   uint64_t seed;    /* PRNG seed */
   uint64_t min;     /* smallest request, bytes */
   uint64_t max;     /* largest request, bytes */
-  uint64_t runs;    /* runs per allocator */
+  uint64_t runs;    /* runs per series */
 } bench_opts_t;
 
 /* One thread of a worker. */

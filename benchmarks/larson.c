@@ -8,7 +8,8 @@
  * --seed): its low 32 bits pick a slot of the array the thread holds, its high
  * 32 bits a size in [--min, --max] (default 16..1024 B); the slot's block is
  * freed, a block of the new size is allocated, its first byte written, and it
- * goes into the slot.
+ * goes into the slot (the fill and the iteration are replace.h's, as in
+ * mixed.c).
  *
  * Rounds: after every --ws iterations the thread hands the array it holds to
  * the next thread in a ring (thread i -> thread i+1 mod threads) and carries
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 
 #include "benchmarks/driver.h"
+#include "benchmarks/replace.h"
 
 #define LARSON_LINE 64
 
@@ -55,30 +57,6 @@ typedef struct larson_shared {
 typedef struct larson_state {
   unsigned char **slots; /* the array this thread holds now */
 } larson_state_t;
-
-static inline size_t pick_size(uint64_t r, uint32_t min, uint32_t span) {
-  return (size_t)min + bench_below((uint32_t)(r >> 32), span);
-}
-
-/* A fresh array of ws blocks, sizes from the stream x. */
-static unsigned char **larson_fill(const bench_opts_t *o, uint64_t x) {
-  unsigned char **slots = calloc((size_t)o->ws, sizeof(*slots));
-  if (slots == NULL) bench_die("out of memory for %llu slots", (unsigned long long)o->ws);
-  uint32_t min = (uint32_t)o->min, span = (uint32_t)(o->max - o->min + 1);
-  for (uint64_t i = 0; i < o->ws; i++) {
-    uint64_t r = bench_rand(&x);
-    unsigned char *p = malloc(pick_size(r, min, span));
-    if (p == NULL) bench_die("malloc failed while filling the working set");
-    p[0] = (unsigned char)r;
-    slots[i] = p;
-  }
-  return slots;
-}
-
-static void larson_free_array(unsigned char **slots, uint64_t ws) {
-  for (uint64_t i = 0; i < ws; i++) free(slots[i]);
-  free(slots);
-}
 
 static void *larson_init(const bench_opts_t *o) {
   larson_shared_t *sh = malloc(sizeof(*sh));
@@ -104,7 +82,7 @@ static void larson_setup(bench_thread_t *t) {
   larson_state_t *s = malloc(sizeof(*s));
   if (s == NULL) bench_die("out of memory");
   /* A separate stream, so the measured sequence depends only on the seed. */
-  s->slots = larson_fill(t->opts, ~t->seed);
+  s->slots = replace_fill(t->opts, ~t->seed);
   t->state = s;
 }
 
@@ -146,15 +124,7 @@ static void larson_run(bench_thread_t *t) {
   uint64_t x = t->seed;
   for (uint64_t done = 0; done < iters;) {
     uint64_t end = iters - done < round ? iters : done + round;
-    for (uint64_t i = done; i < end; i++) {
-      uint64_t r = bench_rand(&x);
-      uint32_t idx = bench_below((uint32_t)r, ws);
-      free(slots[idx]);
-      unsigned char *p = malloc(pick_size(r, min, span));
-      if (__builtin_expect(p == NULL, 0)) bench_die("malloc failed at iteration %llu", (unsigned long long)i);
-      p[0] = (unsigned char)i;
-      slots[idx] = p;
-    }
+    for (uint64_t i = done; i < end; i++) replace_one(slots, &x, ws, min, span, true, i);
     if (end - done == round) slots = larson_handoff(sh, t->index, slots);
     done = end;
   }
@@ -164,7 +134,7 @@ static void larson_run(bench_thread_t *t) {
 
 static void larson_teardown(bench_thread_t *t) {
   larson_state_t *s = t->state;
-  larson_free_array(s->slots, t->opts->ws);
+  replace_free(s->slots, t->opts->ws);
   free(s);
   t->state = NULL;
 }
