@@ -321,6 +321,14 @@ static HAK_NOINLINE void *malloc_counted(hk_thread_t *t, size_t size, unsigned c
 /* size -> class -> route -> one branch per route; counted routes (stats)
  * compare unequal to every plain route and take malloc_counted. */
 void *hk_api_malloc(size_t size) {
+#ifdef HAKMEM_GATE_SLOWDOWN
+  /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=1,
+   * see hakmem/BUILD.bazel): a deliberate extra loop of HAKMEM_GATE_SLOWDOWN
+   * iterations (4: about 5% of the "mixed" workload's time), which ci/gate.sh
+   * GATE_INJECT_SLOWDOWN=1 uses to check that the regression gate catches a
+   * slowdown of that size. */
+  for (unsigned spin = 0; spin < (unsigned)(HAKMEM_GATE_SLOWDOWN); spin++) __asm__ volatile("" : "+r"(spin));
+#endif
   hk_thread_t *t = t_thread;
   if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
     unsigned cls = hk_tiny_class(size);
@@ -422,8 +430,11 @@ static HAK_NOINLINE void free_slow(void *p) {
     else hk_seg_free_remote(s, p);
     hk_unlock(&g_late_lock);
   } else {
+    /* Not a byte of s after the push: the owner may drain, empty and
+     * release the slab (another class may take it) at once. */
+    unsigned cls = s->cls;
     hk_seg_free_remote(s, p);
-    count_remote(s->cls);
+    count_remote(cls);
   }
 }
 

@@ -716,6 +716,17 @@ void hk_seg_fork_parent(void) {
 void hk_seg_fork_child(void) {
   hk_lock_reset(&g_pool_lock);
   hk_lock_reset(&g_registry_lock);
+  /* A parent thread caught between its update of a slab's `used` and of the
+   * SuperSlab's live_blocks (two plain updates) left them apart; the child is
+   * single-threaded here: recount. */
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
+    uintptr_t n = 0;
+    for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+      const hk_slab_t *sl = &ss->slabs[i];
+      if (sl->state == HK_SLAB_ACTIVE && !class_ultra(sl->cls)) n += sl->used;
+    }
+    hk_atomic_store_relaxed(&ss->live_blocks, n);
+  }
 }
 
 /* ---- consistency check -------------------------------------------------- */

@@ -1,6 +1,7 @@
 // tests/stress/stress_common.h — shared by the stress, churn and fork tests.
 //
-// Each test source is compiled twice (see BUILD.bazel):
+// Each test source is compiled twice (see stress.bzl) and each build runs
+// under one or more allocator configurations (environment only):
 //   HAK_STRESS_MALLOC=1  the program's malloc family is HAKMEM through
 //                        //hakmem:malloc_shim (also every std::thread, vector,
 //                        gtest allocation); not built under ASan/TSan;
@@ -69,13 +70,24 @@
 
 namespace hkstress {
 
-// Workload divisor: 1 on plain x86-64, larger where each operation is slow.
+// Extra workload divisor from the environment: the configuration variants
+// (stress.bzl, HAK_STRESS_DIVISOR) repeat workloads the default variant runs
+// in full. 1 when unset.
+inline unsigned EnvDivisor() {
+  const char *s = getenv("HAK_STRESS_DIVISOR");
+  unsigned long d = s != nullptr ? strtoul(s, nullptr, 10) : 1;
+  return d >= 1 && d <= 1000 ? static_cast<unsigned>(d) : 1u;
+}
+
+// Workload divisor: 1 on plain x86-64, larger where each operation is slow,
+// times EnvDivisor().
 inline unsigned Slowdown() {
 #if defined(__aarch64__)
-  return HAK_STRESS_SANITIZER ? 16u : 3u;
+  const unsigned base = HAK_STRESS_SANITIZER ? 16u : 3u;
 #else
-  return HAK_STRESS_TSAN ? 6u : 1u;
+  const unsigned base = HAK_STRESS_TSAN ? 6u : 1u;
 #endif
+  return base * EnvDivisor();
 }
 
 // True when the test runs under QEMU user mode: ci/qemu_aarch64.sh exports
