@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The README's test command: sets the machine up, then runs the whole suite on
-# x86-64 and, cross-compiled, on aarch64 under QEMU. Prints the wall time of each.
+# The README's test command: sets the machine up, runs the whole suite on
+# x86-64 and, cross-compiled, on aarch64 under QEMU, then the performance
+# regression gate (ci/gate.sh: HEAD against its baseline commit on
+# instructions/op and interleaved ops/s). Prints the wall time of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -13,3 +15,7 @@ run() {
 }
 run x86-64 test //...
 run aarch64 test --config=aarch64 //...
+t0=$SECONDS
+echo "== gate: bash ci/gate.sh"
+bash ci/gate.sh
+echo "== gate: passed in $((SECONDS - t0)) s"

@@ -24,6 +24,8 @@ HOST_PKGS=(
   valgrind time hyperfine
   # real programs run under LD_PRELOAD in integration tests
   python3 sqlite3 git
+  # headless browser: //tools:dashboard_test renders the benchmark dashboard
+  chromium
 )
 # arm64 multiarch libraries the aarch64 test and benchmark binaries link.
 ARM64_PKGS=(libabsl-dev:arm64 libbenchmark-dev:arm64)
