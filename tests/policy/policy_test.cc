@@ -1,6 +1,7 @@
 // Policy box: defaults, parsing, warnings, and the README's variable table
 // checked against the box's own table (so the documentation cannot drift).
 #include "hakmem/policy/policy.h"
+#include "tests/policy/policy_env.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -18,35 +19,8 @@
 
 namespace {
 
-// Captures what the policy box writes on fd 2 while fn runs.
-template <typename Fn>
-std::string CaptureStderr(Fn fn) {
-  fflush(stderr);
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  int saved = dup(2);
-  dup2(fds[1], 2);
-  close(fds[1]);
-  fn();
-  dup2(saved, 2);
-  close(saved);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  return out;
-}
-
-hk_policy_t Load(std::vector<std::string> env, std::string* err = nullptr) {
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  hk_policy_t p;
-  std::string e = CaptureStderr([&] { hk_policy_load(&p, envp.data()); });
-  if (err) *err = e;
-  return p;
-}
+using hakmem_test::CaptureStderr;
+using hakmem_test::Load;
 
 TEST(Parse, Bool) {
   bool v = false;

@@ -6,6 +6,7 @@
 // here (not derived from policy.c), plus the warnings on stderr; then a few
 // unparsable values, each of which must warn once and act as if unset.
 #include "hakmem/policy/policy.h"
+#include "tests/policy/policy_env.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -24,35 +25,8 @@ namespace {
 static_assert(HAK_TINY_CLASSES == 8, "C0..C7 are the tiny classes");
 static_assert(HAK_SMALL_CLASSES == 26, "C0..C25: tiny then mid");
 
-// Captures what the policy box writes on fd 2 while fn runs (as in
-// policy_test.cc).
-template <typename Fn>
-std::string CaptureStderr(Fn fn) {
-  fflush(stderr);
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  int saved = dup(2);
-  dup2(fds[1], 2);
-  close(fds[1]);
-  fn();
-  dup2(saved, 2);
-  close(saved);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  return out;
-}
-
-hk_policy_t Load(std::vector<std::string> env, std::string* err) {
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  hk_policy_t p;
-  *err = CaptureStderr([&] { hk_policy_load(&p, envp.data()); });
-  return p;
-}
+using hakmem_test::CaptureStderr;
+using hakmem_test::Load;
 
 // One variable of a combination: nullptr = not in the environment.
 struct Setting {
