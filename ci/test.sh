@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's test command: sets the machine up, runs the whole suite on
-# x86-64 and, cross-compiled, on aarch64 under QEMU, then the performance
-# regression gate (ci/gate.sh: HEAD against its baseline commit on
-# instructions/op and interleaved ops/s). Prints the wall time of each.
+# x86-64, cross-compiled on aarch64 under QEMU, under ASan, UBSan and TSan
+# (tests that replace malloc are skipped where the sanitizer owns it; their
+# hak_* twins run), then the performance regression gate (ci/gate.sh: HEAD
+# against its baseline commit on instructions/op and interleaved ops/s).
+# Prints the wall time of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -15,6 +17,9 @@ run() {
 }
 run x86-64 test //...
 run aarch64 test --config=aarch64 //...
+run asan test --config=asan //...
+run ubsan test --config=ubsan //...
+run tsan test --config=tsan //...
 t0=$SECONDS
 echo "== gate: bash ci/gate.sh"
 bash ci/gate.sh
