@@ -101,10 +101,8 @@ static void global_init(void) {
       seg.meta_mode[c] = g_meta[c];
     }
     for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
-      uint8_t r = pol->route[c];
-      if (pol->l0_stats && (r & HK_ROUTE_BASE_MASK) == HK_ROUTE_L0) r |= HK_ROUTE_COUNTED;
-      g_route[c] = r;
-      seg.route[c] = r;
+      g_route[c] = pol->route[c];
+      seg.route[c] = pol->route[c];
     }
     hk_seg_configure(&seg);
     g_stats_level = pol->stats_level;

@@ -173,7 +173,8 @@ static void resolve(hk_policy_t *p) {
     else if ((mask >> c) & 1u) r = HK_ROUTE_HEAP;
     else if ((p->l0_mask >> c) & 1u) r = HK_ROUTE_L0;
     else r = HK_ROUTE_LIST;
-    if (p->stats_level == HK_STATS_ALL) r |= HK_ROUTE_COUNTED;
+    /* Counted: every operation (stats box), or the L0 magazine's own counters. */
+    if (p->stats_level == HK_STATS_ALL || (r == HK_ROUTE_L0 && p->l0_stats)) r |= HK_ROUTE_COUNTED;
     p->route[c] = r;
   }
 }

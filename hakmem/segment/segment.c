@@ -558,8 +558,7 @@ bool hk_seg_alloc_slow_from_class(hk_seg_class_t *sc, unsigned cls, uintptr_t ow
     if (s != NULL) {
       if (s->free != NULL) return true;
       if (hk_atomic_load_relaxed(&s->remote) != 0) {
-        meta_sync(s);
-        slab_drain_remote(s);
+        slab_drain_remote(s); /* syncs the page's counters first */
         count_source(cls, HK_SRC_REMOTE);
         return true;
       }
