@@ -72,6 +72,9 @@ static uint8_t g_route[HAK_SMALL_CLASSES] = LEGACY_ROUTES;
 static uint8_t g_meta[HAK_TINY_CLASSES]; /* meta mode of each TinyHeap class */
 static uint8_t g_stats_level;            /* HK_STATS_* */
 static uint8_t g_l0_counted;
+/* Checked mode (HAKMEM_CHECK=1): small blocks carry a live bit (segment box);
+ * every operation takes the out-of-line (counted) routes and checks it. */
+static uint8_t g_checked;
 static uint8_t g_l0_leftover;
 static uint8_t g_stats_dump;
 
@@ -94,7 +97,8 @@ static void global_init(void) {
     const hk_policy_t *pol = hk_policy_get();
     hk_seg_config_t seg = {.lru_max = (uint32_t)pol->ss_lru_max,
                            .dirty_empty_max = (uint32_t)pol->empty_slab_reserve,
-                           .count_sources = pol->stats_level >= HK_STATS_BOUNDARY};
+                           .count_sources = pol->stats_level >= HK_STATS_BOUNDARY,
+                           .checked = (uint8_t)pol->check};
     seg.heap_mask = pol->heap_mask;
     for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
       g_meta[c] = ((pol->heap_mask >> c) & 1u) ? pol->meta_mode[c] : HK_META_PER_OP;
@@ -107,6 +111,7 @@ static void global_init(void) {
     hk_seg_configure(&seg);
     g_stats_level = pol->stats_level;
     g_l0_counted = pol->l0_stats;
+    g_checked = (uint8_t)pol->check;
     g_l0_leftover = (uint8_t)pol->tiny_heap_v2_leftover;
     g_stats_dump = (uint8_t)pol->stats_dump;
     hk_large_config_t large = {.cache_bytes = (size_t)pol->large_cache_bytes,
@@ -263,7 +268,27 @@ static HAK_NOINLINE void *alloc_on(hk_thread_t *t, size_t size, unsigned cls) {
   return hk_large_alloc(size, HAK_CACHE_LINE, &zeroed);
 }
 
+/* Checked mode: p (from any allocation path) goes to the program now. A bit
+ * already set means the allocator handed out a block the program holds: a
+ * free list was corrupted (typically by a write after free). */
+static void checked_alloc(void *p) {
+  hk_slab_t *s = hk_seg_slab_of(p);
+  if (s != NULL && hk_seg_block_set_live(s, p)) {
+    hk_fatal("malloc(): heap corruption: block %p (block size %u) handed out while the program "
+             "still holds it (a free list was overwritten, e.g. by a write after free)",
+             p, s->block_size);
+  }
+}
+
+static HAK_NOINLINE void *malloc_slow_body(size_t size);
+
 static HAK_NOINLINE void *malloc_slow(size_t size) {
+  void *p = malloc_slow_body(size);
+  if (HAK_UNLIKELY(g_checked) && p != NULL) checked_alloc(p);
+  return p;
+}
+
+static HAK_NOINLINE void *malloc_slow_body(size_t size) {
   hk_thread_t *t = t_thread;
   if (t == &g_empty_thread) t = thread_get_slow();
   unsigned cls = hk_size_class(size);
@@ -313,6 +338,7 @@ static HAK_NOINLINE void *malloc_counted(hk_thread_t *t, size_t size, unsigned c
   }
   if (p == NULL) return malloc_slow(size);
   if (counting(HK_STATS_ALL)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FAST]);
+  if (g_checked) checked_alloc(p);
   return p;
 }
 
@@ -362,6 +388,29 @@ static HAK_COLD HAK_NORETURN void invalid_free(const char *fn, const void *p, co
   hk_fatal("%s(): %s %p", fn, what, p);
 }
 
+/* p is in no live HAKMEM region (registry entry e): memory HAKMEM has
+ * released (a tombstone: the block was freed before) or a foreign pointer. */
+static HAK_COLD HAK_NORETURN void not_ours(const char *fn, const void *p, uintptr_t e) {
+  unsigned kind = hk_region_released_kind(p, e);
+  if (kind != 0) {
+    hk_fatal("%s(): pointer %p into a %s HAKMEM has already unmapped (double free or use after free)",
+             fn, p,
+             kind == HK_REGION_HUGE    ? "huge allocation"
+             : kind == HK_REGION_LARGE ? "large-allocation segment"
+                                       : "SuperSlab");
+  }
+  invalid_free(fn, p, "invalid pointer (not allocated by HAKMEM)");
+}
+
+/* Checked mode: the program gives back block p of slab s; its live bit must
+ * be set (else the block was freed before: a double free). */
+static void checked_free(const char *fn, const hk_slab_t *s, const void *p) {
+  if (!hk_seg_block_clear_live(s, p)) {
+    hk_fatal("%s(): double free of %p (%s block size %u, checked mode: the block is already free)", fn,
+             p, s->cls < HAK_TINY_CLASSES ? "tiny" : "mid", s->block_size);
+  }
+}
+
 /* The slab of a pointer that must be a live small block; aborts with a
  * diagnostic otherwise. */
 static hk_slab_t *checked_slab(const char *fn, const void *p, hk_slab_t *s) {
@@ -405,7 +454,12 @@ static void count_remote(unsigned cls) {
 /* Every free the fast paths do not finish. The slab is looked up again here
  * rather than passed in: keeping it live costs the tiny fast path a saved
  * register. */
-static HAK_NOINLINE void free_slow(void *p) {
+static HAK_NOINLINE void free_slow_body(void *p, bool check);
+
+static HAK_NOINLINE void free_slow(void *p) { free_slow_body(p, g_checked); }
+
+/* check: checked mode's live bit not yet cleared by the caller. */
+static HAK_NOINLINE void free_slow_body(void *p, bool check) {
   if (p == NULL) return;
   hk_slab_t *s = hk_seg_slab_of(p);
   if (s == NULL) {
@@ -415,9 +469,10 @@ static HAK_NOINLINE void free_slow(void *p) {
       hk_large_free(p, e);
       return;
     }
-    invalid_free("free", p, "invalid pointer (not allocated by HAKMEM)");
+    not_ours("free", p, e);
   }
   checked_slab("free", p, s);
+  if (check) checked_free("free", s, p);
   uintptr_t owner = hk_atomic_load_relaxed(&s->owner);
   hk_thread_t *t = t_thread;
   if (owner == (uintptr_t)t) {
@@ -461,6 +516,10 @@ static HAK_NOINLINE void free_l0_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
 static HAK_NOINLINE void free_counted(hk_thread_t *t, hk_slab_t *s, void *p, unsigned r) {
   unsigned cls = s->cls;
   bool done, to_mag = false;
+  if (g_checked) {
+    checked_slab("free", p, s);
+    checked_free("free", s, p);
+  }
   switch (r & HK_ROUTE_BASE_MASK) {
     case HK_ROUTE_LIST: done = hk_tiny_free_fast(&t->tiny, s, p); break;
     case HK_ROUTE_HEAP: done = hk_tiny_heap_free_fast(&t->heap, s, p); break;
@@ -471,7 +530,7 @@ static HAK_NOINLINE void free_counted(hk_thread_t *t, hk_slab_t *s, void *p, uns
     default: done = hk_mid_free_fast(&t->mid, s, p); break;
   }
   if (!done) {
-    free_slow(p);
+    free_slow_body(p, false);
     return;
   }
   if (counting(HK_STATS_ALL)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_FAST]);
@@ -508,15 +567,23 @@ void hk_api_free(void *p) {
 /* Usable size of a live block; fn names the caller in the diagnostic. */
 static size_t usable_size_of(const char *fn, const void *p) {
   hk_slab_t *s = hk_seg_slab_of(p);
-  if (s != NULL) return checked_slab(fn, p, s)->block_size;
+  if (s != NULL) {
+    checked_slab(fn, p, s);
+    if (g_checked && !hk_seg_block_is_live(s, p)) {
+      hk_fatal("%s(): pointer %p to a freed block (%s block size %u, checked mode: use after free or "
+               "double free)",
+               fn, p, s->cls < HAK_TINY_CLASSES ? "tiny" : "mid", s->block_size);
+    }
+    return s->block_size;
+  }
   uintptr_t e = hk_region_entry(p);
   unsigned kind = (unsigned)(e & HK_REGION_KIND_MASK);
   if (kind == HK_REGION_LARGE || kind == HK_REGION_HUGE) {
     size_t n = hk_large_usable(p, e);
-    if (n == 0) invalid_free(fn, p, "invalid pointer or freed block (large allocation)");
+    if (n == 0) hk_fatal("%s(): invalid pointer or freed block %p (large allocation)", fn, p);
     return n;
   }
-  invalid_free(fn, p, "invalid pointer (not allocated by HAKMEM)");
+  not_ours(fn, p, e);
 }
 
 size_t hk_api_usable_size(const void *p) {
@@ -611,6 +678,30 @@ void *hk_api_pvalloc(size_t size) {
   return alloc_aligned(page, size ? hk_bits_align_up(size, page) : page);
 }
 
+/* The cheap release-mode test for a small block the calling thread freed
+ * last: it is on top of the thread's cache for its class (the same test the
+ * free paths make for an immediate double free). */
+static bool just_freed(const hk_slab_t *s, const void *p) {
+  hk_thread_t *t = t_thread;
+  if (hk_atomic_load_relaxed(&s->owner) != (uintptr_t)t || t == &g_empty_thread) return false;
+  unsigned cls = s->cls;
+  switch (t->route[cls] & HK_ROUTE_BASE_MASK) {
+    case HK_ROUTE_HEAP: return (const hk_block_t *)p == s->free;
+    case HK_ROUTE_MID: {
+      const hk_mid_ring_t *r = &t->mid.ring[cls - HAK_TINY_CLASSES];
+      return r->n != 0 && r->slot[r->n - 1] == p;
+    }
+    case HK_ROUTE_L0:
+      if (t->l0.mag[cls].n != 0 && t->l0.mag[cls].slot[t->l0.mag[cls].n - 1] == p) return true;
+      return (const hk_block_t *)p == t->tiny.list[cls].head;
+    default: return (const hk_block_t *)p == t->tiny.list[cls].head;
+  }
+}
+
+static HAK_COLD HAK_NORETURN void realloc_of_freed(const void *p) {
+  hk_fatal("realloc(): pointer %p to a freed block (use after free)", p);
+}
+
 void *hk_api_realloc(void *p, size_t size) {
   if (p == NULL) return hk_api_malloc(size);
   if (size == 0) { /* glibc semantics: free and return NULL */
@@ -618,14 +709,17 @@ void *hk_api_realloc(void *p, size_t size) {
     return NULL;
   }
   size_t usable = usable_size_of("realloc", p);
+  hk_slab_t *s = hk_seg_slab_of(p);
+  if (s != NULL && just_freed(s, p)) realloc_of_freed(p);
   if (size <= usable) {
     /* In place while the block stays in the class the new size maps to
      * (small) or wastes at most half of the span (large). */
-    hk_slab_t *s = hk_seg_slab_of(p);
     if (s != NULL ? hk_size_class(size) == s->cls : size >= usable / 2) return p;
   }
   void *q = hk_api_malloc(size);
   if (q == NULL) return NULL; /* p is left untouched */
+  /* Only a free block can be handed out: p was freed before this call. */
+  if (HAK_UNLIKELY(q == p)) realloc_of_freed(p);
   hk_memcpy(q, p, size < usable ? size : usable);
   hk_api_free(p);
   return q;

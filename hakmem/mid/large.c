@@ -329,8 +329,15 @@ void hk_large_free(void *p, uintptr_t entry) {
   hk_lock(&g_large_lock);
   int idx = seg_user_page(s, p);
   if (idx < 0) {
+    /* A page-aligned pointer to a free page of a live segment was a block
+     * that is free now (the span may have been split since, so this is a
+     * double free or a stale pointer); anything else is not a block start. */
+    uintptr_t off = (uintptr_t)p - (uintptr_t)s;
+    unsigned page = (unsigned)(off / HK_LARGE_PAGE);
+    bool free_page = s->magic == LS_MAGIC && off % HK_LARGE_PAGE == 0 && page != 0 &&
+                     !((s->used[page / 64] >> (page % 64)) & 1u);
     hk_unlock(&g_large_lock);
-    bad_large(p, "invalid pointer or double free of");
+    bad_large(p, free_page ? "double free of" : "invalid pointer (not the start of an allocation)");
   }
   unsigned first = s->user_start[idx] - 1u, n = s->span_len[first];
   s->user_start[idx] = 0;

@@ -19,7 +19,7 @@ static const char *const k_profiles[] = {"LEGACY", "C7_SAFE", "C7_ULTRA_BENCH", 
 /* The order is the README table's; explicit_vars bits follow it. */
 enum {
   V_DRAIN, V_LRU, V_RESERVE, V_LCACHE, V_LDELAY, V_PROFILE, V_HEAP_BOX, V_HEAP_CLASSES, V_C7_META,
-  V_C6_META, V_V2, V_V2_MASK, V_V2_LEFTOVER, V_V2_STATS, V_STATS, V_STATS_DUMP
+  V_C6_META, V_V2, V_V2_MASK, V_V2_LEFTOVER, V_V2_STATS, V_STATS, V_STATS_DUMP, V_CHECK
 };
 
 static const struct {
@@ -58,10 +58,13 @@ static const struct {
     VAR(stats, "HAKMEM_STATS", 0, 0, 1, NULL,
         "1 counts every operation per class (stats box); unset: boundary counters only under C7_SAFE, else off"),
     VAR(stats_dump, "HAKMEM_STATS_DUMP", 0, 0, 1, NULL, "1 prints the stats table on stderr at exit"),
+    VAR(check, "HAKMEM_CHECK", 0, 0, 1, NULL,
+        "1 = checked mode: every small malloc/free/realloc/malloc_usable_size tracks the block's state, "
+        "so any double free or use of a freed pointer is reported (slower; see Bad frees)"),
 };
 #define NVARS (sizeof(k_vars) / sizeof(k_vars[0]))
 _Static_assert(NVARS <= 64, "explicit_vars is a 64-bit mask");
-_Static_assert(V_STATS_DUMP + 1 == NVARS, "enum follows the table");
+_Static_assert(V_CHECK + 1 == NVARS, "enum follows the table");
 
 size_t hk_policy_var_count(void) { return NVARS; }
 const hk_policy_var_t *hk_policy_var(size_t i) { return i < NVARS ? &k_vars[i].var : NULL; }
@@ -174,7 +177,8 @@ static void resolve(hk_policy_t *p) {
     else if ((p->l0_mask >> c) & 1u) r = HK_ROUTE_L0;
     else r = HK_ROUTE_LIST;
     /* Counted: every operation (stats box), or the L0 magazine's own counters. */
-    if (p->stats_level == HK_STATS_ALL || (r == HK_ROUTE_L0 && p->l0_stats)) r |= HK_ROUTE_COUNTED;
+    /* Checked mode takes the same out-of-line path (no fast-path cost when off). */
+    if (p->stats_level == HK_STATS_ALL || (r == HK_ROUTE_L0 && p->l0_stats) || p->check) r |= HK_ROUTE_COUNTED;
     p->route[c] = r;
   }
 }

@@ -37,9 +37,10 @@ enum {
 
 /* Routes of a small class (route[] below). The tiny front serves LIST, HEAP
  * and L0; MID is the mid pool. HK_ROUTE_COUNTED is or'ed into every route
- * when the stats box counts every operation: the inline fast paths compare
- * for equality with the plain routes, so a counted route always takes the
- * out-of-line path that counts. */
+ * when the stats box counts every operation or checked mode (HAKMEM_CHECK)
+ * tracks every block: the inline fast paths compare for equality with the
+ * plain routes, so a counted route always takes the out-of-line path that
+ * counts and checks. */
 enum {
   HK_ROUTE_LIST = 0, /* TLS singly-linked free lists (the legacy front) */
   HK_ROUTE_HEAP = 1, /* TinyHeap: per-page free lists, current/partial/full */
@@ -81,6 +82,7 @@ typedef struct hk_policy {
   uint64_t tiny_heap_v2_stats;      /* HAKMEM_TINY_HEAP_V2_STATS */
   uint64_t stats;                   /* HAKMEM_STATS */
   uint64_t stats_dump;              /* HAKMEM_STATS_DUMP */
+  uint64_t check;                   /* HAKMEM_CHECK */
   uint64_t explicit_vars;           /* bit i: variable i was set to a valid value */
 
   /* Derived by the precedence rules. */

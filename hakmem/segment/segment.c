@@ -1,9 +1,11 @@
 /* hakmem/segment/segment.c — SuperSlabs, the shared pool, the registry and
  * owner-side slab sets (see segment.h for the contract). */
+#define _DEFAULT_SOURCE /* mincore */
 #include "hakmem/segment/segment.h"
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hakmem/core/bits.h"
 #include "hakmem/core/lock.h"
@@ -56,15 +58,18 @@ static int region_register(void *base, size_t size, void *header, unsigned kind)
   return 0;
 }
 
-static void region_unregister(void *base, size_t size) {
+/* Sets the entries of [base, base+size) to `entry` (0, or a tombstone). */
+static void region_set(void *base, size_t size, uintptr_t entry) {
   if (size == 0) return;
   uintptr_t first = (uintptr_t)base >> HK_SS_SHIFT;
   uintptr_t last = ((uintptr_t)base + size - 1) >> HK_SS_SHIFT;
   for (uintptr_t c = first; c <= last; c++) {
     hk_atomic_word *leaf = registry_leaf(c, false);
-    if (leaf) hk_atomic_store_release(&leaf[c & (HK_LEAF_ENTRIES - 1)], 0);
+    if (leaf) hk_atomic_store_release(&leaf[c & (HK_LEAF_ENTRIES - 1)], entry);
   }
 }
+
+static void region_unregister(void *base, size_t size) { region_set(base, size, 0); }
 
 void *hk_region_map(size_t size, size_t align, unsigned kind) {
   void *mem;
@@ -77,8 +82,20 @@ void *hk_region_map(size_t size, size_t align, unsigned kind) {
 }
 
 void hk_region_unmap(void *base, size_t size) {
-  region_unregister(base, size);
+  /* The tombstone goes in before the unmap: a racing lookup sees either the
+   * live region (whose header is still mapped) or the tombstone. */
+  uintptr_t kind = hk_region_entry(base) & HK_REGION_TYPE_MASK;
+  region_set(base, size, (uintptr_t)base | HK_REGION_RELEASED | (kind << 4));
   hk_os_release(base, size);
+}
+
+unsigned hk_region_released_kind(const void *p, uintptr_t e) {
+  if ((e & HK_REGION_TYPE_MASK) != HK_REGION_RELEASED) return 0;
+  /* mincore fails with ENOMEM exactly when the page is not mapped. */
+  unsigned char vec;
+  uintptr_t page = (uintptr_t)p & ~(uintptr_t)(hk_os_page_size() - 1);
+  if (mincore((void *)page, hk_os_page_size(), &vec) == 0 || errno != ENOMEM) return 0;
+  return HK_REGION_RELEASED_KIND(e);
 }
 
 /* ---- shared pool ----------------------------------------------------- */
@@ -106,6 +123,40 @@ void hk_seg_configure(const hk_seg_config_t *cfg) {
 
 HAK_INLINE hk_superslab_t *ss_of(const hk_slab_t *s) {
   return (hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK);
+}
+
+/* ---- checked mode: live bits ------------------------------------------ */
+
+#define LIVE_BITS_OFFSET (HAK_SLAB_SIZE / 2)
+#define LIVE_BITS_PER_SLAB (HAK_SLAB_SIZE / HAK_TINY_MIN)
+_Static_assert(sizeof(hk_superslab_t) <= LIVE_BITS_OFFSET, "header and live bits share slab 0");
+_Static_assert(LIVE_BITS_OFFSET + HK_SS_SLABS * (LIVE_BITS_PER_SLAB / 8) <= HAK_SLAB_SIZE,
+               "live bits fit in slab 0");
+
+static hk_atomic_word *live_word(const hk_slab_t *s, const void *p, uintptr_t *bit) {
+  uint32_t idx = (uint32_t)hk_slab_block_index(s, p);
+  hk_atomic_word *words = (hk_atomic_word *)((uintptr_t)ss_of(s) + LIVE_BITS_OFFSET +
+                                             (uintptr_t)s->index * (LIVE_BITS_PER_SLAB / 8));
+  *bit = (uintptr_t)1 << (idx % 64);
+  return &words[idx / 64];
+}
+
+bool hk_seg_block_set_live(const hk_slab_t *s, const void *p) {
+  uintptr_t bit;
+  hk_atomic_word *w = live_word(s, p, &bit);
+  return (atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit) != 0;
+}
+
+bool hk_seg_block_clear_live(const hk_slab_t *s, const void *p) {
+  uintptr_t bit;
+  hk_atomic_word *w = live_word(s, p, &bit);
+  return (atomic_fetch_and_explicit(w, ~bit, memory_order_relaxed) & bit) != 0;
+}
+
+bool hk_seg_block_is_live(const hk_slab_t *s, const void *p) {
+  uintptr_t bit;
+  hk_atomic_word *w = live_word(s, p, &bit);
+  return (hk_atomic_load_relaxed(w) & bit) != 0;
 }
 
 static bool class_heap(unsigned cls) { return cls < HAK_TINY_CLASSES && ((g_cfg.heap_mask >> cls) & 1u); }
@@ -757,6 +808,11 @@ static int check_free_list(hk_slab_t *s) {
     }
     if (++n > s->capacity) {
       hk_report("check: slab %p free list is longer than its capacity (cycle)", (void *)base);
+      return 1;
+    }
+    if (g_cfg.checked && hk_seg_block_is_live(s, b)) {
+      hk_report("check: slab %p free list holds %p, which the program holds (checked mode)",
+                (void *)base, (void *)b);
       return 1;
     }
   }

@@ -49,9 +49,22 @@
 #define HK_SS_SLABS (HK_SS_SIZE / HAK_SLAB_SIZE) /* 32; slab 0 is the header */
 #define HK_SS_MAGIC 0x48414b4d53535342ull        /* "HAKMSSSB" */
 
-/* Region kinds, stored in the low bits of registry entries. */
-enum { HK_REGION_NONE = 0, HK_REGION_SUPERSLAB = 1, HK_REGION_LARGE = 2, HK_REGION_HUGE = 3 };
+/* Region kinds, stored in the low bits of registry entries. RELEASED marks
+ * the chunks of a region HAKMEM has unmapped (a tombstone until the address
+ * is mapped again): its former kind is in bits 4..7 and its former header
+ * address above, so a later free of a pointer into it is reported as a
+ * double free / use after free rather than a foreign pointer. */
+enum {
+  HK_REGION_NONE = 0,
+  HK_REGION_SUPERSLAB = 1,
+  HK_REGION_LARGE = 2,
+  HK_REGION_HUGE = 3,
+  HK_REGION_RELEASED = 4
+};
 #define HK_REGION_KIND_MASK ((uintptr_t)0xfff)
+#define HK_REGION_TYPE_MASK ((uintptr_t)0xf)
+/* Former kind of a RELEASED entry. */
+#define HK_REGION_RELEASED_KIND(e) ((unsigned)(((e) >> 4) & 0xf))
 
 /* Slab slot states (SP-SLOT). */
 enum { HK_SLAB_UNUSED = 0, HK_SLAB_ACTIVE = 1, HK_SLAB_EMPTY = 2 };
@@ -131,8 +144,15 @@ HAK_INLINE uintptr_t hk_region_entry(const void *p) {
  * chunk of it as `kind` with its header at the start. NULL when the OS or the
  * registry is out of memory (nothing is left mapped). */
 void *hk_region_map(size_t size, size_t align, unsigned kind);
-/* Unregisters and unmaps a region from hk_region_map. */
+/* Unregisters and unmaps a region from hk_region_map; its chunks keep a
+ * RELEASED entry until something is mapped there again. */
 void hk_region_unmap(void *base, size_t size);
+
+/* For diagnostics (slow: a system call): the former kind (HK_REGION_*) when
+ * registry entry e of p is a RELEASED tombstone and p's page is still
+ * unmapped, i.e. p pointed into memory HAKMEM gave back; 0 otherwise (no
+ * tombstone, or something else has mapped that address since). */
+unsigned hk_region_released_kind(const void *p, uintptr_t e);
 
 /* The SuperSlab and slab holding p, or NULL if p is not inside a SuperSlab. */
 HAK_INLINE hk_slab_t *hk_seg_slab_of(const void *p) {
@@ -287,8 +307,22 @@ typedef struct hk_seg_config {
   uint8_t meta_mode[HAK_TINY_CLASSES]; /* of TinyHeap classes: 0 per-op, 1 SAFE, 2 ULTRA */
   uint8_t route[HAK_SMALL_CLASSES];    /* tag copied into each slab of the class */
   uint8_t count_sources;     /* count HK_SRC_* per class */
+  uint8_t checked;           /* checked mode: hk_seg_check also checks the live bits */
 } hk_seg_config_t;
 void hk_seg_configure(const hk_seg_config_t *cfg);
+
+/* ---- checked mode: one "held by the program" bit per block ------------ */
+
+/* Checked mode (HAKMEM_CHECK=1) keeps a bit per block of every slab, set
+ * while the program holds the block (from malloc's return to free's entry).
+ * The bits live in the upper half of the SuperSlab's header slab (32 KiB:
+ * 1 KiB per slab, enough for 8192 blocks of 8 B), so they cost no memory
+ * until checked mode touches them. Atomic: a remote free clears the bit from
+ * another thread. p must be a block start of ACTIVE slab s. Each returns
+ * the bit's previous value. */
+bool hk_seg_block_set_live(const hk_slab_t *s, const void *p);
+bool hk_seg_block_clear_live(const hk_slab_t *s, const void *p);
+bool hk_seg_block_is_live(const hk_slab_t *s, const void *p);
 
 /* Checked-build consistency walk: verifies the slab lists and counts of the
  * pool and, for every mapped SuperSlab, that live_blocks equals the sum of

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -53,9 +54,19 @@ std::string Misaligned(const void* p, size_t block_size) {
          std::to_string(block_size) + "[^0-9]";
 }
 
-std::string LargeInvalid(const void* p) {
-  return "hakmem: free\\(\\): invalid pointer or double free of " + Hex(p) +
+std::string LargeInterior(const void* p) {
+  return "hakmem: free\\(\\): invalid pointer \\(not the start of an allocation\\) " + Hex(p) +
          " \\(large allocation\\)";
+}
+
+std::string LargeDouble(const void* p) {
+  return "hakmem: free\\(\\): double free of " + Hex(p) + " \\(large allocation\\)";
+}
+
+// A pointer into memory HAKMEM has unmapped (and nothing mapped since).
+std::string Unmapped(const char* fn, const void* p, const char* what) {
+  return std::string("hakmem: ") + fn + "\\(\\): pointer " + Hex(p) + " into a " + what +
+         " HAKMEM has already unmapped \\(double free or use after free\\)";
 }
 
 // ---- foreign pointers ------------------------------------------------------------
@@ -155,9 +166,9 @@ TEST(BadFreeDeathTest, InteriorPointerOfLargeBlock) {
   void* p = malloc(100 * kKiB);
   ASSERT_EQ(hak_owns(p), 1);
   void* page = Offset(p, 4096);
-  EXPECT_DEATH(free(page), LargeInvalid(page));
+  EXPECT_DEATH(free(page), LargeInterior(page));
   void* inner = Offset(p, 16);
-  EXPECT_DEATH(free(inner), LargeInvalid(inner));
+  EXPECT_DEATH(free(inner), LargeInterior(inner));
   free(p);
 }
 
@@ -231,7 +242,7 @@ TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
         free(Launder(p));
         free(Launder(p));
       },
-      LargeInvalid(p));
+      LargeDouble(p));
   free(p);
   free(keep);
 }
@@ -244,8 +255,117 @@ TEST(BadFreeDeathTest, DoubleFreeOfHugeBlock) {
         free(Launder(p));
         free(Launder(p));
       },
-      Foreign("free", p));
+      Unmapped("free", p, "huge allocation"));
   free(p);
+}
+
+// ---- pointers into memory HAKMEM has given back ------------------------------------
+
+// Blocks of one 2 MiB SuperSlab, all freed, the SuperSlab unmapped by
+// malloc_trim: a later free of one of them names the released SuperSlab.
+// Returns a block whose page is unmapped now (mincore fails with ENOMEM).
+void* BlockOfAReleasedSuperSlab() {
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; i++) blocks.push_back(malloc(30 * kKiB));  // ~3 SuperSlabs
+  for (void* b : blocks) free(b);
+  malloc_trim(0);
+  for (void* b : blocks) {
+    unsigned char vec;
+    void* page = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(b) & ~uintptr_t{4095});
+    if (mincore(page, 4096, &vec) != 0 && errno == ENOMEM) return b;
+  }
+  return nullptr;
+}
+
+TEST(BadFreeDeathTest, PointerIntoAReleasedSuperSlab) {
+  EXPECT_DEATH(
+      {
+        void* b = BlockOfAReleasedSuperSlab();
+        if (b == nullptr) {
+          fprintf(stderr, "no SuperSlab was released\n");
+          abort();
+        }
+        fprintf(stderr, "block %p\n", b);
+        free(Launder(b));
+      },
+      "block (0x[0-9a-f]+)\n.*hakmem: free\\(\\): pointer 0x[0-9a-f]+ into a SuperSlab HAKMEM has "
+      "already unmapped \\(double free or use after free\\)");
+}
+
+// A slab of a live SuperSlab that went back to the pool (all its blocks
+// freed, slab not yet reused).
+TEST(BadFreeDeathTest, PointerIntoAFreeSlab) {
+  EXPECT_DEATH(
+      {
+        std::vector<void*> blocks;
+        for (int i = 0; i < 8; i++) blocks.push_back(malloc(30 * kKiB));
+        void* first = blocks[0];
+        for (void* b : blocks) free(b);
+        malloc_trim(0);  // flush the thread's caches: the slabs go EMPTY
+        free(Launder(first));
+      },
+      "hakmem: free\\(\\): (pointer into a free slab \\(double free or invalid pointer\\)|pointer "
+      "0x[0-9a-f]+ into a SuperSlab HAKMEM has already unmapped)");
+}
+
+// ---- realloc of a freed pointer --------------------------------------------------------
+
+std::string ReallocFreed(const void* p) {
+  return "hakmem: realloc\\(\\): pointer " + Hex(p) + " to a freed block \\(use after free\\)";
+}
+
+TEST(BadFreeDeathTest, ReallocOfFreedTinyBlock) {
+  for (size_t grow : {size_t{64}, size_t{200}, size_t{4000}}) {
+    void* p = malloc(64);
+    ASSERT_EQ(hak_owns(p), 1);
+    EXPECT_DEATH(
+        {
+          free(Launder(p));
+          static_cast<void>(Launder(realloc(Launder(p), grow)));
+        },
+        ReallocFreed(p))
+        << grow;
+    free(p);
+  }
+}
+
+TEST(BadFreeDeathTest, ReallocOfFreedMidBlock) {
+  void* p = malloc(5000);
+  ASSERT_EQ(hak_owns(p), 1);
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        static_cast<void>(Launder(realloc(Launder(p), 9000)));
+      },
+      ReallocFreed(p));
+  free(p);
+}
+
+TEST(BadFreeDeathTest, ReallocOfFreedHugeBlock) {
+  void* p = malloc(4 * kMiB);
+  ASSERT_EQ(hak_owns(p), 1);
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        static_cast<void>(Launder(realloc(Launder(p), 5 * kMiB)));
+      },
+      Unmapped("realloc", p, "huge allocation"));
+  free(p);
+}
+
+TEST(BadFreeDeathTest, ReallocOfFreedLargeBlock) {
+  void* keep = malloc(100 * kKiB);  // keeps the large segment in use
+  void* p = malloc(100 * kKiB);
+  ASSERT_EQ(hak_owns(p), 1);
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        static_cast<void>(Launder(realloc(Launder(p), 200 * kKiB)));
+      },
+      "hakmem: realloc\\(\\): (invalid pointer or freed block " + Hex(p) +
+          " \\(large allocation\\)|pointer " + Hex(p) + " into a large-allocation segment)");
+  free(p);
+  free(keep);
 }
 
 TEST(BadFreeDeathTest, DoubleDeleteOfTinyObject) {

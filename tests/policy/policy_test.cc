@@ -101,6 +101,25 @@ TEST(Policy, UnknownVariablesAreReportedAndIgnored) {
 
 // The README's "Environment variables" table must list exactly the box's
 // variables with the same defaults.
+// HAKMEM_CHECK=1 sends every small class through the out-of-line (counted)
+// route, whatever its base route; 0 and unset leave the routes plain.
+TEST(Policy, CheckedModeMarksEveryRouteCounted) {
+  for (const char* v : {"0", "1", "yes"}) {
+    std::string err;
+    hk_policy_t p = Load({std::string("HAKMEM_CHECK=") + v, "HAKMEM_TINY_HEAP_CLASSES=0x80",
+                          "HAKMEM_TINY_HEAP_V2=1"},
+                         &err);
+    const bool on = std::string(v) == "1";
+    EXPECT_EQ(p.check, on ? 1u : 0u) << v;
+    EXPECT_EQ(err.empty(), std::string(v) != "yes") << v << ": " << err;
+    for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+      const unsigned base = c < 4 ? HK_ROUTE_L0 : c < 7 ? HK_ROUTE_LIST : c == 7 ? HK_ROUTE_HEAP : HK_ROUTE_MID;
+      EXPECT_EQ(p.route[c] & HK_ROUTE_BASE_MASK, base) << "C" << c << " HAKMEM_CHECK=" << v;
+      EXPECT_EQ((p.route[c] & HK_ROUTE_COUNTED) != 0, on) << "C" << c << " HAKMEM_CHECK=" << v;
+    }
+  }
+}
+
 TEST(Policy, ReadmeTableMatchesTheCode) {
   std::ifstream in("README.md");
   ASSERT_TRUE(in.good()) << "README.md not in runfiles";

@@ -32,7 +32,13 @@ uint32_t hkt_class_capacity(unsigned cls);
 /* Slot states / owner lists / region kinds, as in segment.h. */
 enum { HKT_SLAB_UNUSED = 0, HKT_SLAB_ACTIVE = 1, HKT_SLAB_EMPTY = 2, HKT_SLAB_HEADER = 3 };
 enum { HKT_LIST_NONE = 0, HKT_LIST_PARTIAL = 1, HKT_LIST_FULL = 2, HKT_LIST_ABANDONED = 3 };
-enum { HKT_REGION_NONE = 0, HKT_REGION_SUPERSLAB = 1, HKT_REGION_LARGE = 2, HKT_REGION_HUGE = 3 };
+enum {
+  HKT_REGION_NONE = 0,
+  HKT_REGION_SUPERSLAB = 1,
+  HKT_REGION_LARGE = 2,
+  HKT_REGION_HUGE = 3,
+  HKT_REGION_RELEASED = 4 /* tombstone; former kind in bits 4..7 */
+};
 
 /* ---- owners ----------------------------------------------------------- */
 hkt_owner *hkt_owner_new(void);

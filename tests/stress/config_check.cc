@@ -9,6 +9,7 @@
 //   HAK_EXPECT_STATS_LEVEL  0 off, 1 boundary events, 2 every operation
 //   HAK_EXPECT_L0_COUNTED   1: L0 hits/misses/pushes are counted
 //   HAK_EXPECT_L0_LEFTOVER  L0 supply mode of the policy snapshot (0, 1)
+//   HAK_EXPECT_CHECKED      1: checked mode (HAKMEM_CHECK=1) is on
 // The routes, meta modes and levels come from hak_front_stats_get (what the
 // allocator was set up with), the supply mode from the policy snapshot.
 // Then a fresh thread allocates and frees blocks of every tiny class, and
@@ -138,6 +139,10 @@ TEST(Config, AllocatorRunsTheConfigurationOfTheTarget) {
   EXPECT_EQ(hkt_stress_policy_value("HAKMEM_TINY_HEAP_V2_LEFTOVER_MODE"),
             static_cast<uint64_t>(atoi(leftover_env)))
       << "L0 supply mode in the policy snapshot";
+  const char *checked_env = Env("HAK_EXPECT_CHECKED");
+  ASSERT_NE(checked_env, nullptr);
+  EXPECT_EQ(hkt_stress_policy_value("HAKMEM_CHECK"), static_cast<uint64_t>(atoi(checked_env)))
+      << "checked mode in the policy snapshot";
 
   std::thread(TinyWorkload).join();
   const hak_front_stats_t after = FrontStats();

@@ -3,7 +3,7 @@
 load("@rules_cc//cc:defs.bzl", "cc_library")
 load("//hakmem:build_defs.bzl", "HAK_NEEDS_MALLOC_OVERRIDE", "hak_cc_test")
 
-def _expect(routes, meta = "-,-,-,-,-,-,-,-", level = 0, l0_counted = 0, leftover = 0):
+def _expect(routes, meta = "-,-,-,-,-,-,-,-", level = 0, l0_counted = 0, leftover = 0, checked = 0):
     """What config_check.cc must find (see there for the variables)."""
     return {
         "HAK_EXPECT_ROUTES": routes,
@@ -11,6 +11,7 @@ def _expect(routes, meta = "-,-,-,-,-,-,-,-", level = 0, l0_counted = 0, leftove
         "HAK_EXPECT_STATS_LEVEL": str(level),
         "HAK_EXPECT_L0_COUNTED": str(l0_counted),
         "HAK_EXPECT_L0_LEFTOVER": str(leftover),
+        "HAK_EXPECT_CHECKED": str(checked),
     }
 
 # Allocator configurations a variant can run under: the HAKMEM_* environment
@@ -69,6 +70,16 @@ HAK_STRESS_CONFIGS = {
             "HAKMEM_TINY_HEAP_CLASSES": "0x80",
         },
         expect = _expect("l0,l0,l0,l0,list,list,list,heap", meta = "-,-,-,-,-,-,-,0", level = 2, l0_counted = 1),
+    ),
+    # Checked mode (every block's live bit kept and checked) on every route:
+    # L0 for C0..C3, lists, C7 on TinyHeap, mid. Must report nothing.
+    "checked": struct(
+        env = {
+            "HAKMEM_CHECK": "1",
+            "HAKMEM_TINY_HEAP_V2": "1",
+            "HAKMEM_TINY_HEAP_CLASSES": "0x80",
+        },
+        expect = _expect("l0,l0,l0,l0,list,list,list,heap", meta = "-,-,-,-,-,-,-,0", checked = 1),
     ),
     # C7 alone on TinyHeap, counters updated on every operation.
     "c7perop": struct(
