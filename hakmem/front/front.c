@@ -23,7 +23,7 @@ void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr_t owner) {
   uint32_t n = hk_seg_refill(&tc->seg[cls], cls, owner, l->limit / 2, &chain);
   if (n == 0) return NULL;
   hk_block_t *b = chain;
-  l->head = b->next;
+  l->head = hk_block_next(b);
   l->count = n - 1;
   return b;
 }
@@ -39,14 +39,14 @@ static void list_trim(hk_tiny_cache_t *tc, unsigned cls, uint32_t keep) {
     l->head = NULL;
   } else {
     hk_block_t *last = l->head;
-    for (uint32_t i = 1; i < keep; i++) last = last->next;
-    rest = last->next;
-    last->next = NULL;
+    for (uint32_t i = 1; i < keep; i++) last = hk_block_next(last);
+    rest = hk_block_next(last);
+    hk_block_set_next(last, NULL);
   }
   l->count = keep;
   while (rest != NULL) {
     hk_block_t *b = rest;
-    rest = b->next;
+    rest = hk_block_next(b);
     hk_seg_free_local(&tc->seg[cls], hk_seg_slab_of(b), b);
   }
 }
@@ -80,7 +80,7 @@ void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p) {
     tc->drain_countdown = tc->drain_interval ? tc->drain_interval : UINT32_MAX;
   }
   if (l->count >= l->limit) list_trim(tc, cls, l->limit / 2);
-  ((hk_block_t *)p)->next = l->head;
+  hk_block_set_next((hk_block_t *)p, l->head);
   l->head = (hk_block_t *)p;
   l->count++;
 }

@@ -42,7 +42,7 @@ HAK_INLINE void *hk_tiny_alloc_fast(hk_tiny_cache_t *tc, unsigned cls) {
   hk_tiny_list_t *l = &tc->list[cls];
   hk_block_t *b = l->head;
   if (HAK_UNLIKELY(b == NULL)) return NULL;
-  l->head = b->next;
+  l->head = hk_block_next(b);
   l->count--;
   return b;
 }
@@ -74,7 +74,7 @@ HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void 
   /* Reaching 0 hands this free to the slow path, which drains and restarts
    * the countdown (it sees 0 and does not count this free again). */
   if (HAK_UNLIKELY(--tc->drain_countdown == 0)) return false;
-  ((hk_block_t *)p)->next = l->head;
+  hk_block_set_next((hk_block_t *)p, l->head);
   l->head = (hk_block_t *)p;
   l->count++;
   return true;

@@ -29,7 +29,7 @@ void hk_tiny_heap_free_slow(hk_tiny_heap_t *h, hk_slab_t *s, void *p) {
     if (s->live <= 0) bad_free(s, p, "double free of");
     s->live--;
   }
-  ((hk_block_t *)p)->next = s->free;
+  hk_block_set_next((hk_block_t *)p, s->free);
   s->free = (hk_block_t *)p;
   if (m == HK_HEAP_ULTRA) return;
   if (s->live == 0) hk_seg_page_becomes_empty(&h->seg[cls], s);

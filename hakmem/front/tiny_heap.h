@@ -59,7 +59,7 @@ HAK_INLINE void *hk_tiny_heap_alloc_fast(hk_tiny_heap_t *h, unsigned cls) {
   if (HAK_UNLIKELY(s == NULL)) return NULL;
   hk_block_t *b = s->free;
   if (HAK_UNLIKELY(b == NULL)) return NULL;
-  s->free = b->next;
+  s->free = hk_block_next(b);
   unsigned m = h->mode[cls];
   if (m != HK_HEAP_ULTRA) {
     s->live++;
@@ -85,7 +85,7 @@ HAK_INLINE bool hk_tiny_heap_free_fast(hk_tiny_heap_t *h, hk_slab_t *s, void *p)
     s->live--;
     if (HAK_UNLIKELY(m == HK_HEAP_PER_OP)) hk_seg_meta_flush(s);
   }
-  ((hk_block_t *)p)->next = s->free;
+  hk_block_set_next((hk_block_t *)p, s->free);
   s->free = (hk_block_t *)p;
   return true;
 }

@@ -12,7 +12,7 @@ void *hk_mid_alloc_slow(hk_mid_cache_t *mc, unsigned cls, uintptr_t owner) {
   uint32_t n = hk_seg_refill(&mc->seg[cls - HAK_TINY_CLASSES], cls, owner, HK_MID_REFILL, &chain);
   if (n == 0) return NULL;
   void *first = chain;
-  for (hk_block_t *b = chain->next; b != NULL; b = b->next) r->slot[r->n++] = b;
+  for (hk_block_t *b = hk_block_next(chain); b != NULL; b = hk_block_next(b)) r->slot[r->n++] = b;
   return first;
 }
 

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "hakmem/core/bits.h"
 #include "hakmem/core/lock.h"
@@ -101,7 +103,7 @@ unsigned hk_region_released_kind(const void *p, uintptr_t e) {
 /* ---- shared pool ----------------------------------------------------- */
 
 static hk_lock_t g_pool_lock;
-static hk_slab_t *g_empty[HAK_SMALL_CLASSES];     /* EMPTY slots, LIFO */
+static hk_slab_t *g_empty[HAK_SMALL_CLASSES];     /* dirty EMPTY slots, LIFO (see below) */
 static uint32_t g_empty_dirty[HAK_SMALL_CLASSES]; /* of those, not purged */
 static hk_slab_t *g_abandoned[HAK_SMALL_CLASSES]; /* owner exited, blocks live */
 static hk_superslab_t *g_unused_list;             /* SuperSlabs with UNUSED slots */
@@ -181,7 +183,7 @@ static void meta_sync(hk_slab_t *s) {
     if (s->live != (int32_t)s->used) hk_seg_meta_flush(s);
   } else if (class_ultra(s->cls)) {
     uint32_t n = 0;
-    for (hk_block_t *b = s->free; b != NULL; b = b->next) n++;
+    for (hk_block_t *b = s->free; b != NULL; b = hk_block_next(b)) n++;
     s->used = hk_slab_carved(s) - n;
   }
 }
@@ -235,7 +237,24 @@ static void all_remove(hk_superslab_t *ss) {
   ss->all_next = ss->all_prev = NULL;
 }
 
+#ifdef HAKMEM_FREELIST_ENCODING
+uintptr_t hk_freelist_key;
+
+/* The key is fixed before the first block can be linked (blocks exist only
+ * in SuperSlabs): 8 of the kernel's 16 random bytes for this process. */
+static void freelist_key_init(void) {
+  if (hk_freelist_key != 0) return;
+  uintptr_t k = 0;
+  const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
+  if (rnd != NULL) memcpy(&k, rnd + 8, sizeof(k));
+  hk_freelist_key = k | 1u; /* never 0: "not yet set" */
+}
+#else
+static void freelist_key_init(void) {}
+#endif
+
 static hk_superslab_t *superslab_map(void) {
+  freelist_key_init();
   hk_superslab_t *ss = (hk_superslab_t *)hk_region_map(HK_SS_SIZE, HK_SS_SIZE, HK_REGION_SUPERSLAB);
   if (ss == NULL) return NULL;
   all_push(ss);
@@ -263,15 +282,92 @@ static void slab_purge(hk_slab_t *s) {
   if (s->dirty && hk_os_purge(hk_slab_base(s), HAK_SLAB_SIZE) == 0) s->dirty = 0;
 }
 
+/* ---- EMPTY slabs: reserve, hot slabs and decay ---------------------------- *
+ * A class's EMPTY slabs sit on two lists: g_empty (dirty: not purged; the
+ * most recently released first, g_empty_tail the oldest) and g_empty_clean
+ * (purged); s->dirty tells which. Acquire takes dirty ones first. Per class,
+ * up to the reserve (dirty_empty_max, HAKMEM_EMPTY_SLAB_RESERVE) stay dirty
+ * indefinitely. Beyond the reserves, at most HK_EMPTY_HOT_MAX dirty slabs
+ * over all classes ("hot": released recently, likely to be refilled soon,
+ * e.g. between a producer and a consumer) stay dirty; a release beyond that
+ * purges the oldest dirty slab of its class. Decay: a tick runs in the first
+ * pool operation (slab acquire or release, any thread) at least
+ * HK_EMPTY_PURGE_DELAY_MS after the previous tick and purges, per class, the
+ * oldest dirty slabs beyond the reserve that were not needed since the
+ * previous tick (the low-water mark of the dirty count over the period). A
+ * slab emptied and refilled within a period is never purged; an idle one is
+ * purged by the second tick after its release (within 2 x the delay while
+ * pool operations go on). Not per slab: nothing in the slab descriptor. */
+#define HK_EMPTY_PURGE_DELAY_MS 1000u
+#define HK_EMPTY_HOT_MAX 64u
+static hk_slab_t *g_empty_tail[HAK_SMALL_CLASSES];  /* oldest dirty EMPTY slab */
+static hk_slab_t *g_empty_clean[HAK_SMALL_CLASSES]; /* purged EMPTY slabs */
+static uint32_t g_empty_low[HAK_SMALL_CLASSES];     /* least g_empty_dirty since the last tick */
+static uint32_t g_empty_hot;                        /* sum of dirty beyond the reserves */
+static uint64_t g_empty_tick_ms;                    /* next decay tick */
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void empty_push_dirty(hk_slab_t *s) {
+  unsigned c = s->cls;
+  slab_list_push(&g_empty[c], s);
+  if (g_empty_tail[c] == NULL) g_empty_tail[c] = s;
+  if (g_empty_dirty[c]++ >= g_cfg.dirty_empty_max) g_empty_hot++;
+}
+
+/* Takes an EMPTY slab off its list (dirty or clean). */
+static void empty_unlink(hk_slab_t *s) {
+  unsigned c = s->cls;
+  if (!s->dirty) {
+    slab_list_remove(&g_empty_clean[c], s);
+    return;
+  }
+  if (g_empty_tail[c] == s) g_empty_tail[c] = s->prev;
+  slab_list_remove(&g_empty[c], s);
+  if (--g_empty_dirty[c] >= g_cfg.dirty_empty_max) g_empty_hot--;
+  if (g_empty_dirty[c] < g_empty_low[c]) g_empty_low[c] = g_empty_dirty[c];
+}
+
+/* Purges the oldest dirty EMPTY slab of class c. False if there is none or
+ * the OS refused (it stays dirty, back on top: the next attempt tries
+ * another). */
+static bool empty_purge_oldest(unsigned c) {
+  hk_slab_t *s = g_empty_tail[c];
+  if (s == NULL) return false;
+  empty_unlink(s);
+  slab_purge(s);
+  if (s->dirty) {
+    empty_push_dirty(s);
+    return false;
+  }
+  slab_list_push(&g_empty_clean[c], s);
+  return true;
+}
+
+static void empty_decay_locked(void) {
+  uint64_t now = now_ms();
+  if (now < g_empty_tick_ms) return;
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    uint32_t low = g_empty_low[c], keep = g_cfg.dirty_empty_max;
+    for (uint32_t n = low > keep ? low - keep : 0; n > 0 && empty_purge_oldest(c); n--) {
+    }
+    g_empty_low[c] = g_empty_dirty[c];
+  }
+  g_empty_tick_ms = now + HK_EMPTY_PURGE_DELAY_MS;
+}
+
 /* A SuperSlab whose last ACTIVE slab went away: purge it and park it in the
  * LRU; unmap the least recently emptied one beyond the LRU bound. */
 static void superslab_retire_locked(hk_superslab_t *ss) {
   for (unsigned i = 1; i < HK_SS_SLABS; i++) {
     hk_slab_t *s = &ss->slabs[i];
     if (s->state == HK_SLAB_EMPTY) {
-      slab_list_remove(&g_empty[s->cls], s);
+      empty_unlink(s);
       g_st.slabs_empty--;
-      if (s->dirty) g_empty_dirty[s->cls]--;
     }
     slab_purge(s);
     s->state = HK_SLAB_UNUSED;
@@ -320,10 +416,14 @@ static void slab_release_locked(hk_slab_t *s) {
     return;
   }
   s->state = HK_SLAB_EMPTY;
-  slab_list_push(&g_empty[s->cls], s);
+  empty_push_dirty(s);
   g_st.slabs_empty++;
-  if (g_empty_dirty[s->cls] >= g_cfg.dirty_empty_max) slab_purge(s);
-  if (s->dirty) g_empty_dirty[s->cls]++;
+  /* Beyond the reserve and the hot bound: the class's oldest dirty slab
+   * goes back to the OS (the new one stays on top, for quick reuse). */
+  if (g_empty_dirty[s->cls] > g_cfg.dirty_empty_max && g_empty_hot > HK_EMPTY_HOT_MAX) {
+    empty_purge_oldest(s->cls);
+  }
+  empty_decay_locked();
 }
 
 static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
@@ -346,11 +446,10 @@ static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
 }
 
 static hk_slab_t *take_empty_locked(unsigned cls) {
-  hk_slab_t *s = g_empty[cls];
+  hk_slab_t *s = g_empty[cls] != NULL ? g_empty[cls] : g_empty_clean[cls]; /* dirty first */
   if (s == NULL) return NULL;
-  slab_list_remove(&g_empty[cls], s);
+  empty_unlink(s);
   g_st.slabs_empty--;
-  if (s->dirty) g_empty_dirty[cls]--;
   s->dirty = 0;
   return s;
 }
@@ -375,6 +474,7 @@ static hk_slab_t *take_unused_locked(void) {
  * > new SuperSlab. Returns an ACTIVE slab owned by `owner`, or NULL. */
 static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
   hk_lock(&g_pool_lock);
+  empty_decay_locked();
   hk_slab_t *s = g_abandoned[cls];
   if (s != NULL) { /* stage 0: adopt a slab of an exited thread */
     slab_list_remove(&g_abandoned[cls], s);
@@ -421,11 +521,11 @@ static void slab_drain_remote(hk_slab_t *s) {
   meta_sync(s);
   uint32_t n = 1;
   hk_block_t *tail = chain;
-  while (tail->next != NULL) {
-    tail = tail->next;
+  while (hk_block_next(tail) != NULL) {
+    tail = hk_block_next(tail);
     n++;
   }
-  tail->next = s->free;
+  hk_block_set_next(tail, s->free);
   s->free = chain;
   if (HAK_UNLIKELY(n > s->used)) {
     hk_fatal("segment: slab %p (class %u) got %u remote frees with only %u blocks in use: "
@@ -444,8 +544,8 @@ static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
   uint32_t n = 0;
   while (n < want && s->free != NULL) {
     hk_block_t *b = s->free;
-    s->free = b->next;
-    b->next = chain;
+    s->free = hk_block_next(b);
+    hk_block_set_next(b, chain);
     chain = b;
     n++;
   }
@@ -456,7 +556,7 @@ static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
     if (take > want - n) take = want - n;
     for (uint32_t i = 0; i < take; i++) {
       hk_block_t *b = (hk_block_t *)(base + (size_t)(carved + i) * s->block_size);
-      b->next = chain;
+      hk_block_set_next(b, chain);
       chain = b;
     }
     hk_atomic_store_relaxed(&s->carved, carved + take);
@@ -547,7 +647,7 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
 
 void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p) {
   hk_block_t *b = (hk_block_t *)p;
-  b->next = s->free;
+  hk_block_set_next(b, s->free);
   s->free = b;
   if (HAK_UNLIKELY(s->used == 0)) {
     hk_fatal("free(): pointer %p: block of class %u freed more often than allocated (double free)",
@@ -578,7 +678,7 @@ static bool page_extend(hk_slab_t *s) {
   hk_block_t *chain = s->free;
   for (uint32_t i = take; i-- > 0;) {
     hk_block_t *b = (hk_block_t *)(base + (size_t)(carved + i) * s->block_size);
-    b->next = chain;
+    hk_block_set_next(b, chain);
     chain = b;
   }
   s->free = chain;
@@ -711,13 +811,7 @@ size_t hk_seg_trim(void) {
     }
   }
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
-    g_empty_dirty[c] = 0;
-    for (hk_slab_t *s = g_empty[c]; s != NULL; s = s->next) {
-      if (!s->dirty) continue;
-      slab_purge(s);
-      if (s->dirty) g_empty_dirty[c]++;
-      else released += HAK_SLAB_SIZE;
-    }
+    for (uint32_t n = g_empty_dirty[c]; n > 0 && empty_purge_oldest(c); n--) released += HAK_SLAB_SIZE;
   }
   while (g_lru_head != NULL) {
     superslab_unmap(lru_pop_locked());
@@ -800,7 +894,7 @@ static int check_list(hk_slab_t *head, unsigned cls, uint8_t state, uint8_t list
 static int check_free_list(hk_slab_t *s) {
   uint32_t n = 0;
   uint8_t *base = hk_slab_base(s);
-  for (hk_block_t *b = s->free; b != NULL; b = b->next) {
+  for (hk_block_t *b = s->free; b != NULL; b = hk_block_next(b)) {
     long idx = hk_slab_block_index(s, b);
     if ((uint8_t *)b < base || idx < 0 || (uint32_t)idx >= hk_slab_carved(s)) {
       hk_report("check: slab %p free list holds %p, not a handed-out block", (void *)base, (void *)b);
@@ -824,11 +918,32 @@ static int check_free_list(hk_slab_t *s) {
   return 0;
 }
 
+/* The dirty EMPTY list holds exactly g_empty_dirty[c] dirty slabs and ends
+ * at g_empty_tail[c]; the purged list only clean ones. */
+static int check_empty_lists(unsigned c) {
+  uint32_t n = 0;
+  const hk_slab_t *last = NULL;
+  int bad = 0;
+  for (const hk_slab_t *s = g_empty[c]; s != NULL; s = s->next, n++) {
+    bad += !s->dirty;
+    last = s;
+  }
+  for (const hk_slab_t *s = g_empty_clean[c]; s != NULL; s = s->next) bad += s->dirty;
+  if (bad != 0 || n != g_empty_dirty[c] || last != g_empty_tail[c]) {
+    hk_report("check: class %u EMPTY lists: %u dirty slabs listed, %u counted, %d on the wrong list", c, n,
+              g_empty_dirty[c], bad);
+    return 1;
+  }
+  return 0;
+}
+
 int hk_seg_check(void) {
   int bad = 0;
   hk_lock(&g_pool_lock);
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
     bad += check_list(g_empty[c], c, HK_SLAB_EMPTY, HK_LIST_NONE, "empty");
+    bad += check_list(g_empty_clean[c], c, HK_SLAB_EMPTY, HK_LIST_NONE, "purged empty");
+    bad += check_empty_lists(c);
     bad += check_list(g_abandoned[c], c, HK_SLAB_ACTIVE, HK_LIST_ABANDONED, "abandoned");
     for (hk_slab_t *s = g_abandoned[c]; s != NULL; s = s->next) {
       slab_drain_remote(s);

@@ -72,8 +72,33 @@ enum { HK_SLAB_UNUSED = 0, HK_SLAB_ACTIVE = 1, HK_SLAB_EMPTY = 2 };
 enum { HK_LIST_NONE = 0, HK_LIST_PARTIAL = 1, HK_LIST_FULL = 2, HK_LIST_ABANDONED = 3 };
 
 typedef struct hk_block {
-  struct hk_block *next;
+  struct hk_block *next; /* through hk_block_next / hk_block_set_next only */
 } hk_block_t;
+
+/* Free-list links (TLS lists, slab and page free lists, remote queues, mid
+ * refill chains). Built with --define=hakmem_freelist_encoding=1 (bazel
+ * --config=fle), every link is stored XOR-ed with its own address >> 12 and
+ * a per-process random key (glibc's safe-linking plus mimalloc's secret): a
+ * write after free that stores a pointer into a free block no longer makes
+ * malloc return that pointer; it decodes to an unpredictable address. Off by
+ * default: it costs instructions on every pop and push (README "Bad frees"). */
+#ifdef HAKMEM_FREELIST_ENCODING
+extern uintptr_t hk_freelist_key;
+HAK_INLINE uintptr_t hk_block_mask(const hk_block_t *b) {
+  return ((uintptr_t)b >> 12) ^ hk_freelist_key;
+}
+#else
+HAK_INLINE uintptr_t hk_block_mask(const hk_block_t *b) {
+  (void)b;
+  return 0;
+}
+#endif
+HAK_INLINE hk_block_t *hk_block_next(const hk_block_t *b) {
+  return (hk_block_t *)((uintptr_t)b->next ^ hk_block_mask(b));
+}
+HAK_INLINE void hk_block_set_next(hk_block_t *b, const hk_block_t *next) {
+  b->next = (hk_block_t *)((uintptr_t)next ^ hk_block_mask(b));
+}
 
 typedef struct hk_slab {
   /* Owner-only fields (or pool-lock protected while the slab is unowned). */
@@ -247,7 +272,7 @@ HAK_INLINE void hk_seg_free_remote(hk_slab_t *s, void *p) {
   hk_block_t *b = (hk_block_t *)p;
   uintptr_t head = hk_atomic_load_relaxed(&s->remote);
   do {
-    b->next = (hk_block_t *)head;
+    hk_block_set_next(b, (hk_block_t *)head);
   } while (!hk_atomic_cas_weak_release(&s->remote, &head, (uintptr_t)b));
 }
 

@@ -63,7 +63,7 @@ uint32_t hkt_refill(hkt_owner *o, unsigned cls, uint32_t want, void **out) {
   hk_block_t *chain = NULL;
   uint32_t n = hk_seg_refill(&o->seg[cls], cls, (uintptr_t)o, want, &chain);
   uint32_t i = 0;
-  for (hk_block_t *b = chain; b != NULL && i < want; b = b->next) out[i++] = b;
+  for (hk_block_t *b = chain; b != NULL && i < want; b = hk_block_next(b)) out[i++] = b;
   /* A chain longer than reported, or shorter, is a refill bug: report it
    * through the count the test compares against. */
   return i == n ? n : UINT32_MAX;
@@ -107,7 +107,7 @@ uint32_t hkt_slab_free_count(const void *p) {
   hk_slab_t *s = hk_seg_slab_of(p);
   if (s == NULL) return 0;
   uint32_t n = 0;
-  for (hk_block_t *b = s->free; b != NULL && n <= s->capacity; b = b->next) n++;
+  for (hk_block_t *b = s->free; b != NULL && n <= s->capacity; b = hk_block_next(b)) n++;
   return n;
 }
 
@@ -116,7 +116,7 @@ uint32_t hkt_slab_remote_count(const void *p) {
   if (s == NULL) return 0;
   uint32_t n = 0;
   for (hk_block_t *b = (hk_block_t *)hk_atomic_load_acquire(&s->remote);
-       b != NULL && n <= s->capacity; b = b->next) {
+       b != NULL && n <= s->capacity; b = hk_block_next(b)) {
     n++;
   }
   return n;

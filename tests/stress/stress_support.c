@@ -44,7 +44,7 @@ static void count_remote_pending(hkt_stress_census_t *out) {
         if (s->state != HK_SLAB_ACTIVE || s->cls >= HAK_SMALL_CLASSES) continue;
         uint32_t n = 0;
         const hk_block_t *b = (const hk_block_t *)hk_atomic_load_acquire(&s->remote);
-        for (; b != NULL && n <= s->capacity; b = b->next) n++;
+        for (; b != NULL && n <= s->capacity; b = hk_block_next(b)) n++;
         out->remote_pending[s->cls] += n;
       }
     }
