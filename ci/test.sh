@@ -2,7 +2,8 @@
 # The README's test command: sets the machine up, runs the whole suite on
 # x86-64, cross-compiled on aarch64 under QEMU, under ASan, UBSan and TSan
 # (tests that replace malloc are skipped where the sanitizer owns it; their
-# hak_* twins run), then the performance regression gate (ci/gate.sh: HEAD
+# hak_* twins run), the list-heavy suites with encoded free lists
+# (--config=fle), then the performance regression gate (ci/gate.sh: HEAD
 # against its baseline commit on instructions/op and interleaved ops/s).
 # Prints the wall time of each.
 set -euo pipefail
@@ -20,6 +21,8 @@ run aarch64 test --config=aarch64 //...
 run asan test --config=asan //...
 run ubsan test --config=ubsan //...
 run tsan test --config=tsan //...
+# Encoded free-list links (build option): the suites that exercise the lists.
+run fle test --config=fle //tests/segment/... //tests/api/... //tests/stress/... //tests/core/... //tests/lifecycle/...
 t0=$SECONDS
 echo "== gate: bash ci/gate.sh"
 bash ci/gate.sh
