@@ -117,9 +117,12 @@ static struct {
   uint64_t superslabs_live, slabs_active, slabs_empty, slabs_abandoned, slabs_adopted;
 } g_st;
 
+static void empty_recount_hot_locked(void);
+
 void hk_seg_configure(const hk_seg_config_t *cfg) {
   hk_lock(&g_pool_lock);
   g_cfg = *cfg;
+  empty_recount_hot_locked(); /* the reserve may have changed */
   hk_unlock(&g_pool_lock);
 }
 
@@ -346,6 +349,13 @@ static bool empty_purge_oldest(unsigned c) {
   }
   slab_list_push(&g_empty_clean[c], s);
   return true;
+}
+
+static void empty_recount_hot_locked(void) {
+  g_empty_hot = 0;
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    if (g_empty_dirty[c] > g_cfg.dirty_empty_max) g_empty_hot += g_empty_dirty[c] - g_cfg.dirty_empty_max;
+  }
 }
 
 static void empty_decay_locked(void) {
@@ -918,6 +928,64 @@ static int check_free_list(hk_slab_t *s) {
   return 0;
 }
 
+/* One block of slab s met on one of its lists; seen[] has a bit per block.
+ * Returns 1 (after a report) if it is not a handed-out block, was met
+ * before (a block in two places), or (checked mode) the program holds it. */
+static int check_block(hk_slab_t *s, const hk_block_t *b, uint64_t *seen, const char *where) {
+  uint8_t *base = hk_slab_base(s);
+  long idx = hk_slab_block_index(s, b);
+  if ((const uint8_t *)b < base || idx < 0 || (uint32_t)idx >= hk_slab_carved(s)) {
+    hk_report("check: slab %p %s holds %p, not a handed-out block", (void *)base, where, (const void *)b);
+    return 1;
+  }
+  uint64_t bit = (uint64_t)1 << (idx % 64);
+  if (seen[idx / 64] & bit) {
+    hk_report("check: slab %p: block %p is twice on its lists (second time on the %s)", (void *)base,
+              (const void *)b, where);
+    return 1;
+  }
+  seen[idx / 64] |= bit;
+  if (g_cfg.checked && hk_seg_block_is_live(s, b)) {
+    hk_report("check: slab %p %s holds %p, which the program holds (checked mode)", (void *)base, where,
+              (const void *)b);
+    return 1;
+  }
+  return 0;
+}
+
+/* Every ACTIVE slab at a quiescent point: its free list and remote queue
+ * hold valid blocks, none twice and none in both (the SPEC invariant), and
+ * free-list blocks + blocks outside the slab == blocks carved (remote-queue
+ * blocks count as outside until drained; not checkable in meta mode ULTRA). */
+static int check_slab_blocks(hk_slab_t *s) {
+  uint64_t seen[HAK_SLAB_SIZE / HAK_TINY_MIN / 64];
+  memset(seen, 0, sizeof(seen));
+  uint32_t n = 0;
+  for (hk_block_t *b = s->free; b != NULL; b = hk_block_next(b)) {
+    if (check_block(s, b, seen, "free list")) return 1;
+    if (++n > s->capacity) {
+      hk_report("check: slab %p free list is longer than its capacity (cycle)", (void *)hk_slab_base(s));
+      return 1;
+    }
+  }
+  uint32_t r = 0;
+  for (hk_block_t *b = (hk_block_t *)hk_atomic_load_acquire(&s->remote); b != NULL; b = hk_block_next(b)) {
+    if (check_block(s, b, seen, "remote queue")) return 1;
+    if (++r > s->capacity) {
+      hk_report("check: slab %p remote queue is longer than its capacity (cycle)", (void *)hk_slab_base(s));
+      return 1;
+    }
+  }
+  if (class_ultra(s->cls)) return 0;
+  uint32_t outside = class_counted_heap(s->cls) ? (uint32_t)s->live : s->used;
+  if (n + outside != hk_slab_carved(s)) {
+    hk_report("check: slab %p (class %u): %u free + %u outside != %u carved", (void *)hk_slab_base(s), s->cls,
+              n, outside, hk_slab_carved(s));
+    return 1;
+  }
+  return 0;
+}
+
 /* The dirty EMPTY list holds exactly g_empty_dirty[c] dirty slabs and ends
  * at g_empty_tail[c]; the purged list only clean ones. */
 static int check_empty_lists(unsigned c) {
@@ -948,6 +1016,11 @@ int hk_seg_check(void) {
     for (hk_slab_t *s = g_abandoned[c]; s != NULL; s = s->next) {
       slab_drain_remote(s);
       bad += check_free_list(s);
+    }
+  }
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
+    for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+      if (ss->slabs[i].state == HK_SLAB_ACTIVE) bad += check_slab_blocks(&ss->slabs[i]);
     }
   }
   for (hk_superslab_t *ss = g_unused_list; ss != NULL; ss = ss->next) {

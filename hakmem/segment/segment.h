@@ -350,9 +350,12 @@ bool hk_seg_block_clear_live(const hk_slab_t *s, const void *p);
 bool hk_seg_block_is_live(const hk_slab_t *s, const void *p);
 
 /* Checked-build consistency walk: verifies the slab lists and counts of the
- * pool and, for every mapped SuperSlab, that live_blocks equals the sum of
- * its slabs' used (when maintained); returns 0 or the number of problems
- * found (each reported). Call it when no other thread is allocating. */
+ * pool; for every ACTIVE slab of every mapped SuperSlab, that its free list
+ * and remote queue hold handed-out blocks, no block twice or in both, none
+ * the program holds (checked mode), and free + outside == carved; and that
+ * each SuperSlab's live_blocks equals the sum of its slabs' used (when
+ * maintained). Returns 0 or the number of problems found (each reported).
+ * Call it when no other thread is allocating. */
 int hk_seg_check(void);
 
 /* Census at a quiescent point (no other thread allocating): per class, the

@@ -844,4 +844,22 @@ TEST_F(SegmentDeathTest, MoreRemoteFreesThanBlocksInUseIsFatal) {
       "hakmem: segment: slab 0x[0-9a-f]+ .*double free");
 }
 
+// The consistency walk finds a block that is in two places (the slab's free
+// list and its remote queue); in a forked child, so the damage stays there.
+TEST_F(SegmentDeathTest, ConsistencyWalkFindsABlockInTwoPlaces) {
+  EXPECT_EXIT(
+      {
+        hkt_owner *o = hkt_owner_new();
+        void *p[3];
+        hkt_refill(o, kC64, 3, p);
+        if (hkt_check() != 0) _exit(1);  // sound so far
+        hkt_free_local(o, p[0]);
+        hkt_free_remote(p[0]);  // the same block again, by "another thread"
+        _exit(hkt_check() > 0 ? 3 : 0);
+      },
+      ::testing::ExitedWithCode(3),
+      "hakmem: check: slab 0x[0-9a-f]+: block 0x[0-9a-f]+ is twice on its lists \\(second time on the "
+      "remote queue\\)");
+}
+
 }  // namespace
