@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -1092,4 +1093,137 @@ int bench_main(int argc, char **argv, const bench_workload_t *w) {
   if (len <= 0) bench_die("readlink /proc/self/exe: %s", strerror(errno));
   g_exe[len] = '\0';
   return controller_main(&c, w, argc > 0 ? argv[0] : g_exe);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Building blocks for a driver with its own controller (soak.c, driver.h) */
+
+void bench_program(int argc, char **argv) {
+  const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+  g_prog = slash ? slash + 1 : (argc > 0 ? argv[0] : "bench");
+  ssize_t len = readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1);
+  if (len <= 0) bench_die("readlink /proc/self/exe: %s", strerror(errno));
+  g_exe[len] = '\0';
+}
+
+const char *bench_allocator_name(const char *s, size_t len) {
+  const alloc_info_t *a = find_alloc(s, len);
+  return a ? a->name : NULL;
+}
+
+const char *bench_profile_name(const char *s, size_t len) {
+  for (size_t k = 0; k < NPROFILES; k++) {
+    if (strlen(k_profiles[k]) == len && strncasecmp(s, k_profiles[k], len) == 0) return k_profiles[k];
+  }
+  return NULL;
+}
+
+const char *bench_check_malloc(const char *allocator) {
+  const alloc_info_t *a = find_alloc(allocator, strlen(allocator));
+  if (a == NULL) bench_die("unknown allocator \"%s\"", allocator);
+  const char *origin = malloc_origin();
+  if (strstr(origin, a->lib_match) == NULL) {
+    const char *pre = getenv("LD_PRELOAD");
+    bench_die("worker for %s: malloc comes from %s, not from %s (LD_PRELOAD=%s)", a->name, origin, a->lib_match,
+              pre ? pre : "(unset)");
+  }
+  return origin;
+}
+
+int bench_spawn(const char *allocator, const char *profile, const char *argv0, char *const *args, bool verbose,
+                bench_child_t *child) {
+  const alloc_info_t *a = find_alloc(allocator, strlen(allocator));
+  if (a == NULL) {
+    fprintf(stderr, "%s: unknown allocator \"%s\"\n", g_prog, allocator);
+    return -1;
+  }
+  bool is_hakmem = strcmp(a->name, "hakmem") == 0;
+  char lib[PATH_MAX];
+  const char *preload = NULL;
+  if (is_hakmem) {
+    char tried[4096];
+    if (!find_hakmem(argv0, lib, tried, sizeof(tried))) {
+      fprintf(stderr,
+              "%s: hakmem: libhakmem.so not found. Run the driver with bazel run (or bazel build\n"
+              "//hakmem:libhakmem.so first). Looked in:\n%s",
+              g_prog, tried);
+      return -1;
+    }
+    preload = lib;
+  } else if (a->lib != NULL) {
+    if (!file_exists(a->lib)) {
+      fprintf(stderr, "%s: %s: %s not found: install %s\n", g_prog, a->name, a->lib, a->package);
+      return -1;
+    }
+    preload = a->lib;
+  }
+  char *preload_env = preload ? xasprintf("LD_PRELOAD=%s", preload) : NULL;
+  char *profile_env = (is_hakmem && profile) ? xasprintf("HAKMEM_TINY_HEAP_PROFILE=%s", profile) : NULL;
+  char *ru[16], *ru_copy;
+  size_t nru = run_under_words(ru, 16, &ru_copy);
+  bool qemu = nru > 0 && strstr(ru[0], "qemu-") != NULL;
+  const char *extra[2];
+  size_t nextra = 0;
+  if (preload_env && !qemu) extra[nextra++] = preload_env;
+  if (profile_env) extra[nextra++] = profile_env;
+  char **env = worker_env(extra, nextra);
+
+  size_t nargs = 0;
+  while (args[nargs] != NULL) nargs++;
+  char **argv = calloc(nru + 3 + nargs + 1, sizeof(char *));
+  if (argv == NULL) bench_die("out of memory");
+  size_t na = 0;
+  for (size_t i = 0; i < nru; i++) argv[na++] = ru[i];
+  if (qemu && preload_env) {
+    argv[na++] = "-E";
+    argv[na++] = preload_env;
+  }
+  argv[na++] = g_exe;
+  for (size_t i = 0; i < nargs; i++) argv[na++] = args[i];
+  argv[na] = NULL;
+  if (verbose) {
+    fprintf(stderr, "%s: worker: ", g_prog);
+    print_command(stderr, (char *const *)extra, nextra, argv);
+  }
+
+  int rc = -1, in[2] = {-1, -1}, out[2] = {-1, -1};
+  /* Close-on-exec: a worker started later must not hold this one's pipes
+   * (its stdin would never see EOF). dup2 clears the flag on 0 and 1. */
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) bench_die("pipe: %s", strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t def;
+  sigemptyset(&def);
+  sigaddset(&def, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &def);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  fflush(stdout);
+  fflush(stderr);
+  int err = nru > 0 ? posix_spawnp(&pid, argv[0], &fa, &attr, argv, env)
+                    : posix_spawn(&pid, argv[0], &fa, &attr, argv, env);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  if (err != 0) {
+    fprintf(stderr, "%s: cannot start %s: %s\n", g_prog, argv[0], strerror(err));
+    close(in[1]);
+    close(out[0]);
+  } else {
+    child->pid = (int)pid;
+    child->in_fd = in[1];
+    child->out_fd = out[0];
+    rc = 0;
+  }
+  free(argv);
+  free(ru_copy);
+  free(env);
+  free(preload_env);
+  free(profile_env);
+  return rc;
 }

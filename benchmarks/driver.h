@@ -111,4 +111,40 @@ static inline uint32_t bench_below(uint32_t bits, uint32_t n) {
  * worker, e.g. malloc returning NULL). */
 void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* ---- Building blocks for a driver with its own controller (soak.c: one
+ * long-lived worker per series, driven interval by interval through its
+ * stdin, samples streamed on its stdout). bench_main() does not use them;
+ * they share its allocator table, library lookup and worker environment. */
+
+/* Sets the program name of messages and finds this binary (/proc/self/exe).
+ * Call first. */
+void bench_program(int argc, char **argv);
+
+/* The canonical name of allocator / HAKMEM profile s[0..len) (profiles
+ * case-insensitive), or NULL when unknown. */
+const char *bench_allocator_name(const char *s, size_t len);
+const char *bench_profile_name(const char *s, size_t len);
+
+/* A worker started by bench_spawn: write to in_fd (its stdin), read from
+ * out_fd (its stdout); its stderr is ours. */
+typedef struct bench_child {
+  int pid;
+  int in_fd, out_fd;
+} bench_child_t;
+
+/* Starts this binary as a worker of `allocator` with argv = {exe, args...}
+ * (args NULL-terminated) in bench_main's worker environment: LD_PRELOAD of
+ * the allocator's library (hakmem: libhakmem.so from the runfiles of argv0,
+ * see driver.c), HAKMEM_TINY_HEAP_PROFILE=profile when profile is not NULL,
+ * HAKMEM_RUN_UNDER honoured as for bench_main. With verbose, prints the
+ * command on stderr ("<prog>: worker: ENV... ARGV..."). Returns 0, or -1
+ * after printing why on stderr (library missing: what to install). The
+ * caller reaps the child (wait4). SIGPIPE is left at its default in it. */
+int bench_spawn(const char *allocator, const char *profile, const char *argv0, char *const *args, bool verbose,
+                bench_child_t *child);
+
+/* In a worker: dies unless malloc comes from `allocator`; returns the path
+ * of the object that defines malloc. */
+const char *bench_check_malloc(const char *allocator);
+
 #endif /* HAKMEM_BENCHMARKS_DRIVER_H */

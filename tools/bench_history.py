@@ -7,7 +7,10 @@ For each workload of the matrix it runs the workload driver once with
 (interleaved runs, so every series is measured in the same rounds as glibc),
 and for single-threaded workloads measures instructions per op under
 callgrind (hakmem per profile, and glibc: the driver brackets the measured
-loop, see benchmarks/driver.h). Then it appends one JSON line per series:
+loop, see benchmarks/driver.h). The matrix entry "soak" runs the long-run soak
+(benchmarks/soak.c) instead: one run of --soak-duration seconds per series
+(--soak-allocator, hakmem per --soak-profile), sampled every --soak-interval
+seconds. Then it appends one JSON line per series:
 
   {"schema":1,"commit","date","machine":{"id","cpu","cores","kernel",
    "compiler","glibc"},"workload","profile","variant","threads","allocator",
@@ -26,13 +29,29 @@ loop, see benchmarks/driver.h). Then it appends one JSON line per series:
  - ir_per_op: callgrind's Ir of the measured loop / ops (null: not measured).
  - gate: null; the regression gate fills in its verdict on lines it judges.
 
+Soak lines ("workload":"soak") are schema-1 lines too (readers that do not
+know them see one more workload): n = the number of samples, median_ops and
+mad_ops over the per-interval ops/s, ratio_glibc = median over glibc's
+median, ratio_mad = MAD of the per-interval paired ratios (the series run
+interleaved interval by interval), peak_rss_kib = the worker's ru_maxrss,
+ir_per_op null. After "gate" they carry
+  "duration_s","interval_s","order","rss_drift","ops_drift",
+  "samples":[{"t","ops","rss_kib","rss_max_kib","live_kib"}, ...]
+ - t: seconds of work at the end of the interval; ops: ops/s in it; rss_kib:
+   RSS at its end (working set back at its base level); rss_max_kib: the
+   largest RSS polled during it; live_kib: what the program holds at its end.
+ - rss_drift: last sample's RSS / median RSS of the middle samples - 1;
+   ops_drift: median ops/s of the last 10% of the samples / the middle's - 1
+   (the soak driver's definitions; null when undefined).
+
 It builds nothing unless --build is given (then `bazel build -c opt
 //benchmarks:all //hakmem:libhakmem.so` in the repository). Environment
 variables HAKMEM_* are removed from the drivers' environment so that the
 history records the profiles alone.
 
-  python3 tools/bench_history.py                      # full matrix
+  python3 tools/bench_history.py                      # full matrix (with a 3 x 10 min soak)
   python3 tools/bench_history.py --quick --matrix=mixed,larson@2 --out=/tmp/h.jsonl
+  python3 tools/bench_history.py --matrix=soak@2 --soak-duration=120   # the soak alone
 
 Exit status: 0 all series measured and appended; 1 some series or
 measurement failed (what did succeed is still appended); 2 usage error.
@@ -53,9 +72,15 @@ import tempfile
 SCHEMA = 1
 ALL_ALLOCATORS = ["hakmem", "glibc", "mimalloc", "jemalloc", "tcmalloc"]
 DEFAULT_PROFILES = ["LEGACY", "C7_SAFE"]
-WORKLOADS = ["mixed", "fixed_size", "c7_only", "c6_heavy", "mid_large_mt", "larson"]
+WORKLOADS = ["mixed", "fixed_size", "c7_only", "c6_heavy", "mid_large_mt", "larson", "soak"]
 # workload@threads; no @: the driver's default thread count.
-DEFAULT_MATRIX = "mixed,fixed_size,c7_only,c6_heavy,mid_large_mt@1,mid_large_mt@2,larson@2"
+DEFAULT_MATRIX = "mixed,fixed_size,c7_only,c6_heavy,mid_large_mt@1,mid_large_mt@2,larson@2,soak@2"
+# The soak (benchmarks/soak.c): its own allocators, profiles and length.
+SOAK_ALLOCATORS = ["hakmem", "glibc", "mimalloc"]
+SOAK_PROFILES = ["LEGACY"]
+SOAK_DURATION_S, SOAK_INTERVAL_S = 600, 10
+QUICK_SOAK_DURATION_S, QUICK_SOAK_INTERVAL_S = 3, 1
+SOAK_SAMPLE_KEYS = ("t", "ops", "rss_kib", "rss_max_kib", "live_kib")
 # The drivers' default iterations per thread (benchmarks/<workload>.c); used
 # to scale down --quick runs and to cap the callgrind runs.
 DEFAULT_ITERS = {
@@ -361,6 +386,77 @@ def history_line(common, s, glibc, ir, lib_hash):
     }
 
 
+def run_soak(exe, allocators, profiles, duration, interval, threads, tmpdir):
+    """The soak driver once: (series, {allocator: preload}, ok)."""
+    jpath = os.path.join(tmpdir, "soak.jsonl")
+    cmd = [exe, "--allocator=" + ",".join(allocators), "--duration=%d" % duration, "--interval=%d" % interval,
+           "--json=" + jpath, "--verbose"]
+    if "hakmem" in allocators and profiles:
+        cmd.append("--profile=" + ",".join(profiles))
+    if threads is not None:
+        cmd.append("--threads=%d" % threads)
+    nseries = len(allocators) - 1 + max(len(profiles), 1) if "hakmem" in allocators else len(allocators)
+    timeout = int(nseries * duration * 1.5) + 600
+    log("$ " + " ".join(cmd))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, env=driver_env(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f"soak: driver timed out after {timeout} s")
+        return None, {}, False
+    sys.stderr.write(p.stdout)  # the driver's table
+    errs = [l for l in p.stderr.splitlines() if not WORKER_RE.search(l)]
+    if errs:
+        sys.stderr.write("\n".join(errs) + "\n")
+    series = []
+    if os.path.isfile(jpath):
+        with open(jpath) as f:
+            series = [json.loads(l) for l in f if l.strip()]
+    if p.returncode != 0:
+        log(f"soak: driver exited with status {p.returncode}")
+    return series, preloads_from_verbose(p.stderr), p.returncode == 0 and bool(series)
+
+
+def soak_history_line(common, s, glibc, lib_hash):
+    """A history line (schema 1 plus the soak fields) from a soak JSON series."""
+    samples = s.get("samples") or []
+    ops = [x["ops"] for x in samples]
+    if s["allocator"] == "glibc":
+        ratio_mad = 0.0
+    else:
+        g = (glibc or {}).get("samples") or []
+        paired = glibc is not None and not glibc.get("failed_runs") and len(g) == len(samples) \
+            and all(x["ops"] > 0 for x in g)
+        ratio_mad = mad([a["ops"] / b["ops"] for a, b in zip(samples, g)]) if paired and samples else None
+    ratio = s.get("ratio_to_glibc")
+    return {
+        "schema": SCHEMA,
+        "commit": common["commit"],
+        "date": common["date"],
+        "machine": common["machine"],
+        "workload": "soak",
+        "profile": s.get("profile"),
+        "variant": None,
+        "threads": s["threads"],
+        "allocator": s["allocator"],
+        "lib_hash": lib_hash,
+        "n": len(samples),
+        "median_ops": float(median(ops)),
+        "mad_ops": float(mad(ops)),
+        "ratio_glibc": None if ratio is None else float(ratio),
+        "ratio_mad": None if ratio_mad is None else round(ratio_mad, 6),
+        "ir_per_op": None,
+        "peak_rss_kib": int(s["peak_rss_kib"]),
+        "gate": None,
+        "duration_s": s["duration_s"],
+        "interval_s": s["interval_s"],
+        "order": s["order"],
+        "rss_drift": s.get("rss_drift"),
+        "ops_drift": s.get("ops_drift"),
+        "samples": [{"t": round(x["t"], 3), "ops": round(x["ops"]), "rss_kib": x["rss_kib"],
+                     "rss_max_kib": x["rss_max_kib"], "live_kib": x["live_kib"]} for x in samples],
+    }
+
+
 def build(repo):
     cmd = ["bazel", "build", "-c", "opt", "//benchmarks:all", "//hakmem:libhakmem.so"]
     log("$ " + " ".join(cmd))
@@ -387,7 +483,16 @@ def main(argv=None):
     ap.add_argument("--cg-iters", type=int, help="iterations of the callgrind runs "
                     f"(default min(iters, {CG_ITERS_FULL}); --quick {CG_ITERS_QUICK})")
     ap.add_argument("--no-callgrind", action="store_true", help="do not measure instructions/op")
-    ap.add_argument("--quick", action="store_true", help="few runs and iterations (tests, smoke checks)")
+    ap.add_argument("--quick", action="store_true", help="few runs and iterations (tests, smoke checks); "
+                    f"a {QUICK_SOAK_DURATION_S} s soak")
+    ap.add_argument("--soak-allocator", default=",".join(SOAK_ALLOCATORS),
+                    help="allocators of the soak (default %(default)s)")
+    ap.add_argument("--soak-profile", default=",".join(SOAK_PROFILES),
+                    help="hakmem profiles of the soak (default %(default)s)")
+    ap.add_argument("--soak-duration", type=int, help=f"seconds per soak series (default {SOAK_DURATION_S}, "
+                    f"--quick {QUICK_SOAK_DURATION_S}); a multiple of --soak-interval")
+    ap.add_argument("--soak-interval", type=int, help=f"seconds between soak samples (default {SOAK_INTERVAL_S}, "
+                    f"--quick {QUICK_SOAK_INTERVAL_S})")
     ap.add_argument("--out", help="history file to append to (default <repo>/benchmarks/history/history.jsonl)")
     ap.add_argument("--commit", help="commit to record (default: HEAD, read from <repo>/.git)")
     args = ap.parse_args(argv)
@@ -401,6 +506,15 @@ def main(argv=None):
     if bad or not allocators:
         ap.error(f"--allocator: unknown {bad} (known: {', '.join(ALL_ALLOCATORS)})")
     profiles = [p.strip().upper() for p in args.profile.split(",") if p.strip()]
+    soak_allocators = [a.strip() for a in args.soak_allocator.split(",") if a.strip()]
+    bad = [a for a in soak_allocators if a not in ALL_ALLOCATORS]
+    if bad or not soak_allocators:
+        ap.error(f"--soak-allocator: unknown {bad} (known: {', '.join(ALL_ALLOCATORS)})")
+    soak_profiles = [p.strip().upper() for p in args.soak_profile.split(",") if p.strip()]
+    soak_duration = args.soak_duration or (QUICK_SOAK_DURATION_S if args.quick else SOAK_DURATION_S)
+    soak_interval = args.soak_interval or (QUICK_SOAK_INTERVAL_S if args.quick else SOAK_INTERVAL_S)
+    if soak_duration < 1 or soak_interval < 1 or soak_duration % soak_interval:
+        ap.error("--soak-duration must be a positive multiple of --soak-interval")
     runs = args.runs or (QUICK_RUNS if args.quick else FULL_RUNS)
     if runs < 1:
         ap.error("--runs must be >= 1")
@@ -438,6 +552,21 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bench_history.") as tmp:
         for workload, threads in matrix:
             exe = os.path.join(bin_dir, "benchmarks", workload)
+            if workload == "soak":
+                series, preloads, ok = run_soak(exe, soak_allocators, soak_profiles, soak_duration,
+                                                soak_interval, threads, tmp)
+                failures += 0 if ok else 1
+                series = series or []
+                glibc = next((s for s in series if s["allocator"] == "glibc"), None)
+                hashes = {a: file_hash(p) for a, p in preloads.items() if os.path.isfile(p)}
+                for s in series:
+                    if s.get("failed_runs") or not s.get("samples"):
+                        log(f"soak: {s['allocator']} {s.get('profile') or ''}: failed: {s.get('error', '?')} "
+                            "(not recorded)")
+                        failures += 1
+                        continue
+                    lines.append(soak_history_line(common, s, glibc, hashes.get(s["allocator"])))
+                continue
             iters = args.iters
             if iters is None and args.quick:
                 iters = max(DEFAULT_ITERS[workload] // QUICK_DIVISOR, 1000)

@@ -6,7 +6,9 @@
 # date and commit on every line, ratios, paired ratio MAD, Ir/op only where
 # measured, library hashes of the preloaded files, machine id), that a second
 # run appends without touching the first lines, the commit read from a .git
-# directory without git, and the usage errors. No timing assertions.
+# directory without git, and the usage errors; then a --quick soak (3 s,
+# hakmem and glibc): its schema-1 lines carry the soak fields and one sample
+# per second. No timing assertions.
 # Usage (Bazel): bench_history_test.sh <bench_history.py>
 set -uo pipefail
 
@@ -29,6 +31,9 @@ python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=nosuch
 [ $? = 2 ] && grep -q "unknown workload" "$TMP/err" || fail "--matrix=nosuch: want exit 2, 'unknown workload'"
 python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=mixed@0 2>"$TMP/err"
 [ $? = 2 ] || fail "--matrix=mixed@0: want exit 2"
+python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=soak --soak-duration=5 \
+  --soak-interval=2 2>"$TMP/err"
+[ $? = 2 ] && grep -q "multiple of --soak-interval" "$TMP/err" || fail "--soak-duration=5 --soak-interval=2: want exit 2"
 python3 "$TOOL" --bin-dir="$TMP/nobin" --commit=$COMMIT --out="$TMP/x" --matrix=mixed 2>"$TMP/err"
 [ $? = 2 ] && grep -q "drivers missing" "$TMP/err" || fail "missing drivers: want exit 2, 'drivers missing'"
 mkdir -p "$TMP/nogit"
@@ -121,6 +126,54 @@ check(all(d["ir_per_op"] is None for d in b), "--no-callgrind still measured Ir/
 for e in errors:
     print("FAIL:", e, file=sys.stderr)
 print(f"checked {len(lines)} history lines", file=sys.stderr)
+sys.exit(1 if errors else 0)
+EOF
+
+# --- a quick soak ---------------------------------------------------------------
+if ! python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/soak.jsonl" --quick --matrix=soak@2 \
+  --soak-allocator=hakmem,glibc --soak-profile=LEGACY 2>"$TMP/soak.err"; then
+  fail "quick soak failed:"
+  sed 's/^/  /' "$TMP/soak.err" >&2
+fi
+python3 - "$TMP/soak.jsonl" "$BIN" "$COMMIT" <<'EOF' || failures=$((failures + 1))
+import hashlib, json, os, sys
+path, bin_dir, commit = sys.argv[1:4]
+errors = []
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+lines = [json.loads(l) for l in open(path)] if os.path.isfile(path) else []
+check([(d["allocator"], d["profile"]) for d in lines] == [("hakmem", "LEGACY"), ("glibc", None)],
+      f"soak series {[(d['allocator'], d['profile']) for d in lines]}")
+keys = ["schema", "commit", "date", "machine", "workload", "profile", "variant", "threads", "allocator",
+        "lib_hash", "n", "median_ops", "mad_ops", "ratio_glibc", "ratio_mad", "ir_per_op", "peak_rss_kib", "gate",
+        "duration_s", "interval_s", "order", "rss_drift", "ops_drift", "samples"]
+lib = os.path.realpath(os.path.join(bin_dir, "hakmem", "libhakmem.so"))
+lib_hash = hashlib.sha256(open(lib, "rb").read()).hexdigest()[:16]
+for d in lines:
+    a = d["allocator"]
+    check(list(d) == keys, f"{a}: keys {list(d)}")
+    check(d["schema"] == 1 and d["commit"] == commit and d["workload"] == "soak" and d["threads"] == 2,
+          f"{a}: {d['schema']} {d['commit']} {d['workload']} {d['threads']}")
+    check(d["n"] == 3 and d["duration_s"] == 3 and d["interval_s"] == 1 and d["order"] == "interleaved",
+          f"{a}: n {d['n']}, duration {d['duration_s']}, interval {d['interval_s']}, order {d['order']}")
+    check(d["ir_per_op"] is None and d["gate"] is None and d["variant"] is None, f"{a}: ir/gate/variant not null")
+    s = d["samples"]
+    check(len(s) == 3 and all(list(x) == ["t", "ops", "rss_kib", "rss_max_kib", "live_kib"] for x in s),
+          f"{a}: samples {s}")
+    check(all(0.9 < b["t"] - a_["t"] < 1.5 for a_, b in zip([{"t": 0}] + s, s)), f"{a}: sample times {s}")
+    check(all(x["ops"] > 0 and x["rss_kib"] > 0 and x["rss_max_kib"] >= x["rss_kib"] for x in s), f"{a}: {s}")
+    ops = sorted(x["ops"] for x in s)
+    check(abs(d["median_ops"] - ops[1]) <= 1 and d["peak_rss_kib"] > 0, f"{a}: median_ops {d['median_ops']}, {ops}")
+    check(isinstance(d["rss_drift"], float) and isinstance(d["ops_drift"], float), f"{a}: drifts")
+    if a == "glibc":
+        check(d["ratio_glibc"] == 1.0 and d["ratio_mad"] == 0.0 and d["lib_hash"] is None, f"glibc line {d}")
+    else:
+        check(d["ratio_glibc"] > 0 and isinstance(d["ratio_mad"], float) and d["lib_hash"] == lib_hash,
+              f"hakmem ratio {d['ratio_glibc']}, ratio_mad {d['ratio_mad']}, lib_hash {d['lib_hash']}")
+for e in errors:
+    print("FAIL:", e, file=sys.stderr)
+print(f"checked {len(lines)} soak lines", file=sys.stderr)
 sys.exit(1 if errors else 0)
 EOF
 

@@ -23,6 +23,15 @@ Per workload x threads x HAKMEM profile, four charts:
 A line whose "gate" field has status "fail" gets a red marker (with the
 gate's metric and detail as its tooltip) on every chart of its group.
 
+Soak lines (workload "soak", from benchmarks/soak.c, with "samples") are
+plotted like the other workloads across runs (median ops/s of the intervals,
+ratio to glibc, peak RSS), and their latest run per series (allocator, hakmem
+per profile) also over time, per thread count: RSS at the end of each
+interval ("rss_time") and ops/s of each interval ("ops_time"), x = seconds of
+work; a line under the summary table gives each series' RSS and ops/s drift
+(end vs the middle of the run, as the driver defines them) and its median
+ops/s.
+
 At the top, a summary table: per workload x threads x profile, HAKMEM's
 latest ratio to glibc against the median of the (up to) 7 runs before it,
 the change divided by the noise (the larger of the latest ratio_mad and the
@@ -30,10 +39,14 @@ MAD of those runs), sorted by that score, regressions first; with ops/s,
 instructions/op and peak RSS and their change, and the latest gate verdict.
 
 Hooks for tests: every chart is <svg class="chart" data-chart="W|tN|PROFILE|METRIC"
-data-points="N">, each plotted series a <path class="series" data-series=NAME>
-with one <circle class="pt"> per point; a metric without data is
+data-points="N" data-frame="X0 Y0 X1 Y1"> (data-frame: the plot area), each
+plotted series a <path class="series" data-series=NAME> with one
+<circle class="pt"> per point; a metric without data is
 <div class="nodata" data-chart-missing="...">; summary rows are
-<tr data-row="W|tN|PROFILE">; gate markers have class "gate-fail".
+<tr data-row="W|tN|PROFILE">; gate markers have class "gate-fail". Soak
+charts over time are data-chart="soak|tN|rss_time" and "soak|tN|ops_time";
+the soak summary line is <p id="soak-summary"> with one
+<span data-soak="tN|SERIES" data-rss-drift data-ops-drift data-samples> each.
 
 Exit status: 0 written, 1 no usable history, 2 usage.
 """
@@ -303,6 +316,7 @@ def chart_svg(chart_id, metric, title, subtitle, runs, series, extra_colors):
     y_of = lambda v: MT + ph - (v - y0) / (y1 - y0) * ph
     npoints = sum(len(v) for _, v in plotted)
     o = [f'<svg class="chart" data-chart="{esc(chart_id)}" data-metric="{metric}" data-points="{npoints}" '
+         f'data-frame="{ML} {MT} {W - MR} {MT + ph}" '
          f'xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
          f'aria-label="{esc(title)}">']
     o.append(f'<title>{esc(title)}</title>')
@@ -531,6 +545,187 @@ def summary_table(rows, runs):
 
 
 # ---------------------------------------------------------------------------
+# Soak: the latest run of each series, over time
+
+
+def soak_series_name(d):
+    if d["allocator"] == "hakmem":
+        return "hakmem " + (d.get("profile") or "default")
+    return series_name(d)
+
+
+def soak_latest(lines):
+    """{threads: [(series name, line)]}: per thread count, the latest soak line
+    with samples of each series, hakmem first, then the peers."""
+    latest = {}
+    for d in lines:
+        if d["workload"] != "soak" or not isinstance(d.get("samples"), list) or not d["samples"]:
+            continue
+        k = (int(d["threads"]), soak_series_name(d))
+        if k not in latest or (d["date"], d["commit"]) > (latest[k]["date"], latest[k]["commit"]):
+            latest[k] = d
+    rank = {n: i for i, n in enumerate(PEERS)}
+    out = {}
+    for (t, name), d in latest.items():
+        out.setdefault(t, []).append((name, d))
+    for t in out:
+        out[t].sort(key=lambda s: (0 if s[0].startswith("hakmem") else 1, rank.get(s[0], 99), s[0]))
+    return out
+
+
+def soak_colors(series, extra):
+    """Colours: the allocator's, the first hakmem profile in HAKMEM's blue."""
+    cols, hakmem_seen = {}, False
+    for name, d in series:
+        if d["allocator"] == "hakmem" and not hakmem_seen:
+            cols[name], hakmem_seen = COLORS["hakmem"], True
+        else:
+            cols[name] = color_of(name if d["allocator"] == "hakmem" else d["allocator"], extra)
+    return cols
+
+
+SOAK_METRICS = [
+    ("rss_time", "RSS over time", "RSS at the end of each interval (working set at its base); "
+     "hover: peak RSS, live", "MiB"),
+    ("ops_time", "Throughput over time", "malloc + free calls per second in each interval", "ops/s"),
+]
+
+
+def soak_chart_svg(chart_id, metric, title, subtitle, unit, series, cols):
+    """series: [(name, line)]; x = seconds of work. Returns (svg, npoints)."""
+    key = "rss_kib" if metric == "rss_time" else "ops"
+    plotted = []
+    for name, d in series:
+        pts = [x for x in d["samples"]
+               if isinstance(x.get(key), (int, float)) and isinstance(x.get("t"), (int, float))]
+        if pts:
+            plotted.append((name, d, pts))
+    if not plotted:
+        return None, 0
+    tmax = max(x["t"] for _, _, pts in plotted for x in pts)
+    vals = [x[key] for _, _, pts in plotted for x in pts]
+    if metric == "rss_time":  # MiB ticks
+        lo_m, hi_m, ticks_m = axis_range(min(vals) / 1024, max(vals) / 1024, zero=True)
+        y0, y1, ticks = lo_m * 1024, hi_m * 1024, [t * 1024 for t in ticks_m]
+    else:
+        y0, y1, ticks = axis_range(min(vals), max(vals), zero=True)
+    # x: 0 .. the last sample exactly (no padding), ticks every nice step
+    x0, x1 = 0.0, max(tmax, 1e-9)
+    xstep = nice_step(x1, 6)
+    xticks = [k * xstep for k in range(int(x1 / xstep + 1e-9) + 1)]
+    pw, ph = W - ML - MR, H - MT - MB
+    x_of = lambda t: ML + 10 + (pw - 20) * (t - x0) / (x1 - x0)
+    y_of = lambda v: MT + ph - (v - y0) / (y1 - y0) * ph
+    npoints = sum(len(pts) for _, _, pts in plotted)
+    o = [f'<svg class="chart soak" data-chart="{esc(chart_id)}" data-metric="{metric}" data-points="{npoints}" '
+         f'data-frame="{ML} {MT} {W - MR} {MT + ph}" '
+         f'xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+         f'aria-label="{esc(title)}">']
+    o.append(f'<title>{esc(title)}</title>')
+    o.append(f'<text class="ctitle" x="{ML}" y="16">{esc(title)}</text>')
+    o.append(f'<text class="csub" x="{ML}" y="28">{esc(subtitle)}</text>')
+    o.append('<g class="axis y">')
+    for t in ticks:
+        y = y_of(t)
+        label = f"{t / 1024:g}" if metric == "rss_time" else fmt_si(t)
+        o.append(f'<line class="grid" x1="{ML}" x2="{W - MR}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        o.append(f'<text class="tick" x="{ML - 6}" y="{y + 4:.1f}" text-anchor="end">{esc(label)}</text>')
+    o.append(f'<text class="unit" x="12" y="{MT + ph / 2:.1f}" transform="rotate(-90 12 {MT + ph / 2:.1f})" '
+             f'text-anchor="middle">{esc(unit)}</text>')
+    o.append('</g><g class="axis x">')
+    o.append(f'<line class="frame" x1="{ML}" x2="{W - MR}" y1="{MT + ph}" y2="{MT + ph}"/>')
+    o.append(f'<line class="frame" x1="{ML}" x2="{ML}" y1="{MT}" y2="{MT + ph}"/>')
+    for t in xticks:
+        x = x_of(t)
+        o.append(f'<line class="xt" x1="{x:.1f}" x2="{x:.1f}" y1="{MT + ph}" y2="{MT + ph + 4}"/>')
+        o.append(f'<text class="tick" x="{x:.1f}" y="{MT + ph + 16}" text-anchor="middle">{t:g}</text>')
+    o.append(f'<text class="unit" x="{ML + pw / 2:.1f}" y="{MT + ph + 30}" text-anchor="middle">'
+             f'seconds of work</text>')
+    o.append('</g>')
+    # hakmem drawn last (on top)
+    for name, d, pts in sorted(plotted, key=lambda s: 0 if not s[0].startswith("hakmem") else 1):
+        col, main = cols[name], name.startswith("hakmem")
+        path = "M" + " L".join(f"{x_of(x['t']):.1f},{y_of(x[key]):.1f}" for x in pts)
+        o.append(f'<path class="series {"main" if main else "peer"}" data-series="{esc(name)}" d="{path}" '
+                 f'stroke="{col}"/>')
+        for x in pts:
+            if metric == "rss_time":
+                tip = f"{name} @ {x['t']:g} s: RSS {fmt_kib(x['rss_kib'])}"
+                if x.get("rss_max_kib") is not None:
+                    tip += f" (largest in the interval {fmt_kib(x['rss_max_kib'])})"
+                if x.get("live_kib") is not None:
+                    tip += f", live {fmt_kib(x['live_kib'])}"
+            else:
+                tip = f"{name} @ {x['t']:g} s: {fmt_si(x['ops'])} ops/s"
+            o.append(f'<circle class="pt" data-series="{esc(name)}" cx="{x_of(x["t"]):.1f}" '
+                     f'cy="{y_of(x[key]):.1f}" r="{2.6 if main else 2.0}" fill="{col}">'
+                     f'<title>{esc(tip)}</title></circle>')
+    widths = [40 + 6.6 * len(n) for n, _, _ in plotted]
+    lx, ly = ML, H - 12
+    o.append('<g class="legend">')
+    for (n, _, _), wd in zip(plotted, widths):
+        if lx + wd > W - 8 and lx > ML:
+            lx, ly = ML, ly + 13
+        main = n.startswith("hakmem")
+        dash = "" if main else ' stroke-dasharray="5 3"'
+        o.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{cols[n]}" '
+                 f'stroke-width="{2.5 if main else 1.6}"{dash}/>')
+        o.append(f'<text class="lg" x="{lx + 22}" y="{ly}">{esc(n)}</text>')
+        lx += wd
+    o.append('</g></svg>')
+    return "".join(o), npoints
+
+
+def fmt_drift(v):
+    return "—" if not isinstance(v, (int, float)) else f"{v * 100:+.1f}%"
+
+
+def soak_summary(soak):
+    """The summary line: per thread count, each series' drifts."""
+    if not soak:
+        return ""
+    parts = []
+    for t in sorted(soak):
+        items = []
+        for name, d in soak[t]:
+            c = d["commit"][:7]
+            items.append(
+                f'<span data-soak="t{t}|{esc(name)}" data-rss-drift="{esc(d.get("rss_drift"))}" '
+                f'data-ops-drift="{esc(d.get("ops_drift"))}" data-samples="{len(d["samples"])}">'
+                f'<b>{esc(name)}</b> RSS {fmt_drift(d.get("rss_drift"))}, ops/s {fmt_drift(d.get("ops_drift"))} '
+                f'({esc(fmt_si(d.get("median_ops")))} ops/s; <code>{esc(c)}</code>, '
+                f'{esc(d.get("duration_s", "?"))} s)</span>')
+        parts.append(f'{t} thread{"s" if t != 1 else ""}: ' + "; ".join(items))
+    return ('<p id="soak-summary" class="note"><a href="#soak-h">Soak</a>, latest run per series, drift from '
+            'the middle of the run to its end (RSS: last sample vs median of the middle half; ops/s: median of '
+            'the last 10% vs the middle half): ' + " | ".join(parts) + '.</p>')
+
+
+def soak_section(soak, extra):
+    if not soak:
+        return ""
+    out = ['<h2 id="soak-h">Soak — the latest run of each series over time</h2>']
+    for t in sorted(soak):
+        series = soak[t]
+        cols = soak_colors(series, extra)
+        runs = sorted({(d["date"], d["commit"]) for _, d in series})
+        which = ", ".join(f"{c[:7]} ({dt[:16].replace('T', ' ')})" for dt, c in runs)
+        out.append(f'<p class="note" id="soak-t{t}">{t} thread{"s" if t != 1 else ""}; '
+                   f'run{"s" if len(runs) > 1 else ""} '
+                   f'{esc(which)}. Each interval the working set rises to a random peak and falls back to its '
+                   f'base; RSS is sampled with it back at the base, so a rising line is memory the allocator keeps. '
+                   f'Series are interleaved interval by interval (benchmarks/soak.c).</p><div class="grid2">')
+        for metric, mtitle, sub, unit in SOAK_METRICS:
+            svg, _ = soak_chart_svg(f"soak|t{t}|{metric}", metric, f"soak ×{t}: {mtitle}", sub, unit, series, cols)
+            if svg is None:
+                out.append(f'<div class="nodata" data-chart-missing="soak|t{t}|{metric}">{esc(mtitle)}: no data</div>')
+            else:
+                out.append(svg)
+        out.append('</div>')
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
 # Page
 
 CSS = """
@@ -598,8 +793,12 @@ def render(lines, machine=None, title="HAKMEM benchmark dashboard", last=None):
         f'baseline ratios; rows are sorted by change ÷ noise, regressions first (red ≤ −3, amber ≤ −1.5, '
         f'green ≥ +3; coloured once the baseline has at least 3 runs). Instructions/op (callgrind) is deterministic: any change there is real. The gate column '
         f'is the latest line\'s verdict; gate alerts are red circles on the charts.</p>')
-    out.append('<nav>' + "".join(
+    shown = set(runs)
+    soak = soak_latest([d for d in lines if d["machine"]["id"] == machine and (d["date"], d["commit"]) in shown])
+    out.append(soak_summary(soak))
+    out.append('<nav>' + ('<a href="#soak-h">soak over time</a>' if soak else '') + "".join(
         f'<a href="#{esc(w)}-t{t}-{esc(p)}">{esc(w)} ×{t} {esc(p)}</a>' for (w, t, p) in groups) + '</nav>')
+    out.append(soak_section(soak, extra))
     for (w, t, p) in groups:
         gid = f"{w}|t{t}|{p}"
         series = group_series(points, w, t, p)

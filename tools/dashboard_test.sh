@@ -5,12 +5,16 @@
 #    threads x profile x metric (Ir/op replaced by a "not measured" note for
 #    multi-threaded workloads), summary rows sorted by change / noise, gate
 #    markers where the fixture's gate failed, the other machine not plotted;
+#    the soak's charts over time (RSS, ops/s) of the latest run of each
+#    series: one point per sample of that run, placed linearly in (seconds,
+#    value), a legend entry per series, and the soak summary line with each
+#    series' drifts;
 #  - rendered in headless Chromium (Debian package `chromium`): a probe script
 #    injected into a copy of the page measures every chart's plotted paths and
 #    points with getBBox()/getBoundingClientRect(), --dump-dom returns the
 #    result; every chart must have its expected number of points, visible
-#    inside the chart, and lines of non-zero length; a --screenshot must be a
-#    PNG of the window size;
+#    inside its plot frame, and lines of non-zero length; a --screenshot must
+#    be a PNG of the window size;
 #  - error handling: missing or empty history, unknown --machine.
 # Usage (Bazel): dashboard_test.sh <dashboard.py> <history_fixture.jsonl>
 set -uo pipefail
@@ -67,14 +71,17 @@ for (const svg of document.querySelectorAll("svg.chart")) {
   let len = 0, w = 0, h = 0;
   const paths = svg.querySelectorAll("path.series");
   for (const p of paths) { const b = p.getBBox(); len += p.getTotalLength(); w = Math.max(w, b.width); h = Math.max(h, b.height); }
-  let vis = 0;
+  let vis = 0, fvis = 0;
+  const fr = (svg.getAttribute("data-frame") || "0 0 0 0").split(" ").map(Number);
   const pts = svg.querySelectorAll("circle.pt");
   for (const c of pts) {
     const r = c.getBoundingClientRect();
     if (r.width > 0 && r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom) vis++;
+    const x = r.left + r.width / 2 - box.left, y = r.top + r.height / 2 - box.top;
+    if (r.width > 0 && x >= fr[0] && x <= fr[2] && y >= fr[1] && y <= fr[3]) fvis++;
   }
   const ticks = svg.querySelectorAll("text.tick").length, legend = svg.querySelectorAll(".legend text").length;
-  svg.setAttribute("data-probe", [paths.length, len.toFixed(1), pts.length, vis, box.width, box.height, ticks, legend].join(" "));
+  svg.setAttribute("data-probe", [paths.length, len.toFixed(1), pts.length, vis, box.width, box.height, ticks, legend, fvis].join(" "));
 }
 document.body.setAttribute("data-probed", "1");
 </script>'
@@ -122,7 +129,21 @@ def expected(machine):
                 charts[cid] = n
             else:
                 missing.add(cid)
-    return charts, missing, len(runs)
+    # The soak over time: per thread count, the latest soak line of each series.
+    latest = {}
+    for d in ls:
+        if d["workload"] == "soak" and d.get("samples"):
+            name = "hakmem " + d["profile"] if d["allocator"] == "hakmem" else d["allocator"]
+            k = (d["threads"], name)
+            if k not in latest or (d["date"], d["commit"]) > (latest[k]["date"], latest[k]["commit"]):
+                latest[k] = d
+    soak = {}
+    for (t, name), d in latest.items():
+        soak.setdefault(t, {})[name] = d
+    for t, series in soak.items():
+        for metric in ("rss_time", "ops_time"):
+            charts[f"soak|t{t}|{metric}"] = sum(len(d["samples"]) for d in series.values())
+    return charts, missing, len(runs), soak
 
 class Collect(HTMLParser):
     def __init__(self):
@@ -130,6 +151,11 @@ class Collect(HTMLParser):
         self.charts, self.missing, self.rows, self.gate_marks = {}, set(), [], 0
         self.scripts, self.external, self.row, self.cell = 0, [], None, None
         self.row_class = {}
+        self.chart = None          # the chart being parsed
+        self.circles = {}          # chart -> series -> [(cx, cy)]
+        self.legends = {}          # chart -> [legend texts]
+        self.in_legend, self.legend_text = False, None
+        self.soak_spans, self.span, self.soak_summary = {}, None, None
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "script":
@@ -142,6 +168,19 @@ class Collect(HTMLParser):
             self.external.append(tag)
         if tag == "svg" and "data-chart" in a:
             self.charts[a["data-chart"]] = a
+            self.chart = a["data-chart"]
+        if tag == "circle" and self.chart and "pt" in (a.get("class") or "").split():
+            self.circles.setdefault(self.chart, {}).setdefault(a.get("data-series"), []).append(
+                (float(a["cx"]), float(a["cy"])))
+        if tag == "g" and self.chart and a.get("class") == "legend":
+            self.in_legend = True
+        if tag == "text" and self.in_legend:
+            self.legend_text = ""
+        if tag == "p" and a.get("id") == "soak-summary":
+            self.soak_summary = ""
+        if tag == "span" and "data-soak" in a:
+            self.span = a["data-soak"]
+            self.soak_spans[self.span] = dict(a, text="")
         if "data-chart-missing" in a:
             self.missing.add(a["data-chart-missing"])
         if tag == "g" and "gate-fail" in (a.get("class") or "").split():
@@ -155,20 +194,37 @@ class Collect(HTMLParser):
     def handle_data(self, data):
         if self.cell is not None:
             self.cell += data
+        if self.legend_text is not None:
+            self.legend_text += data
+        if self.span is not None:
+            self.soak_spans[self.span]["text"] += data
+        if self.soak_summary is not None:
+            self.soak_summary += data
     def handle_endtag(self, tag):
         if tag == "td" and self.row is not None and self.cell is not None:
             self.row.append(self.cell.strip())
             self.cell = None
         if tag == "tr":
             self.row = None
+        if tag == "svg":
+            self.chart, self.in_legend = None, False
+        if tag == "text" and self.legend_text is not None:
+            self.legends.setdefault(self.chart, []).append(self.legend_text)
+            self.legend_text = None
+        if tag == "span":
+            self.span = None
+        if tag == "p" and self.soak_summary is not None:
+            self.soak_summary_text, self.soak_summary = self.soak_summary, None
 
 def parse(path):
     c = Collect()
     c.feed(open(path, encoding="utf-8").read())
     return c
 
-charts, missing, nruns = expected("a1b2c3d4e5f6")
-check(len(charts) == 14 and len(missing) == 2, f"fixture model: {len(charts)} charts, {len(missing)} missing")
+charts, missing, nruns, soak = expected("a1b2c3d4e5f6")
+check(len(charts) == 19 and len(missing) == 3, f"fixture model: {len(charts)} charts, {len(missing)} missing")
+check(sorted((t, sorted(s)) for t, s in soak.items()) == [(2, ["glibc", "hakmem LEGACY", "mimalloc"])],
+      f"fixture model: soak series {soak}")
 
 # Static page
 page = parse(page_path)
@@ -184,8 +240,50 @@ raw = open(page_path, encoding="utf-8").read()
 check("0f0f0f0f0f0f" in raw, "the other machine is not mentioned")
 check("Other CPU" not in raw.split('id="summary"')[1], "the other machine's data reaches the summary or charts")
 
+# The soak over time: per series, one point per sample of its latest run, on
+# a linear (seconds, value) scale shared by the series; a legend entry each.
+def fit_linear(pairs):
+    """Checks y = a + b*x for all pairs (b != 0); returns b or None."""
+    if len(pairs) < 2:
+        return None
+    (x0, y0), (x1, y1) = min(pairs), max(pairs)
+    if x1 == x0:
+        return None
+    b = (y1 - y0) / (x1 - x0)
+    ok = all(abs(y0 + b * (x - x0) - y) <= 0.15 + 1e-9 * abs(y) for x, y in pairs)
+    return b if ok else None
+
+for t, series in soak.items():
+    for metric, key in (("rss_time", "rss_kib"), ("ops_time", "ops")):
+        cid = f"soak|t{t}|{metric}"
+        circ = page.circles.get(cid, {})
+        check(set(circ) == set(series), f"{cid}: series {sorted(circ)}, want {sorted(series)}")
+        xs, ys = [], []
+        for name, d in series.items():
+            pts = circ.get(name, [])
+            check(len(pts) == len(d["samples"]), f"{cid}: {name} has {len(pts)} points, want {len(d['samples'])} "
+                                                  f"(its latest run {d['commit'][:7]})")
+            for (cx, cy), smp in zip(pts, d["samples"]):
+                xs.append((smp["t"], cx))
+                ys.append((smp[key], cy))
+        bx, by = fit_linear(xs), fit_linear(ys)
+        check(bx is not None and bx > 0, f"{cid}: points are not placed linearly in time (left to right)")
+        check(by is not None and by < 0, f"{cid}: points are not placed linearly in {key} (up = more)")
+        check(sorted(page.legends.get(cid, [])) == sorted(series), f"{cid}: legend {page.legends.get(cid)}")
+check("drift" in getattr(page, "soak_summary_text", ""), "no soak summary line (p#soak-summary)")
+want_spans = {f"t{t}|{name}": d for t, s in soak.items() for name, d in s.items()}
+check(set(page.soak_spans) == set(want_spans), f"soak summary spans {sorted(page.soak_spans)}, want {sorted(want_spans)}")
+for sid, d in want_spans.items():
+    sp = page.soak_spans.get(sid)
+    if sp is None:
+        continue
+    check(float(sp["data-rss-drift"]) == d["rss_drift"] and float(sp["data-ops-drift"]) == d["ops_drift"]
+          and sp["data-samples"] == str(len(d["samples"])), f"soak summary {sid}: {sp}")
+    want = f"RSS {d['rss_drift'] * 100:+.1f}%, ops/s {d['ops_drift'] * 100:+.1f}%"
+    check(want in sp["text"], f"soak summary {sid}: {want!r} not in {sp['text']!r}")
+
 # Summary table: one row per group, sorted by change / noise (regressions first)
-want_rows = sorted({cid.rsplit("|", 1)[0] for cid in charts})
+want_rows = sorted({cid.rsplit("|", 1)[0] for cid in charts if not cid.endswith("_time")})
 got_rows = [r[0] for r in page.rows]
 check(sorted(got_rows) == want_rows, f"summary rows {got_rows}, want {want_rows}")
 zs = []
@@ -212,7 +310,7 @@ def probes(dom_path):
         if p:
             k = p.split()
             out[cid] = dict(paths=int(k[0]), len=float(k[1]), pts=int(k[2]), vis=int(k[3]),
-                            w=float(k[4]), h=float(k[5]), ticks=int(k[6]), legend=int(k[7]))
+                            w=float(k[4]), h=float(k[5]), ticks=int(k[6]), legend=int(k[7]), fvis=int(k[8]))
     return d, out
 
 dom, pr = probes(dom_path)
@@ -224,16 +322,19 @@ for cid, n in charts.items():
     check(p["w"] >= 400 and p["h"] >= 200, f"{cid}: rendered {p['w']}x{p['h']}")
     check(p["paths"] >= 1 and p["len"] > 50, f"{cid}: plotted lines have length {p['len']} ({p['paths']} paths)")
     check(p["pts"] == n and p["vis"] == n, f"{cid}: {p['vis']} of {p['pts']} points visible, want {n}")
+    check(p["fvis"] == n, f"{cid}: {p['fvis']} of {n} points inside the plot frame")
     check(p["ticks"] >= 6 and p["legend"] >= 2, f"{cid}: {p['ticks']} tick labels, {p['legend']} legend entries")
 
-charts1, _, nruns1 = expected("0f0f0f0f0f0f")
+charts1, _, nruns1, soak1 = expected("0f0f0f0f0f0f")
+check(not soak1, "fixture: the other machine has no soak")
 check(nruns1 == 1, "fixture: the other machine should have one run")
 _, pr1 = probes(one_dom_path)
 check(set(pr1) == set(charts1), f"one-run page charts: {sorted(pr1)}, want {sorted(charts1)}")
 for cid, n in charts1.items():
     p = pr1.get(cid)
     if p:
-        check(p["pts"] == n and p["vis"] == n, f"one-run {cid}: {p['vis']} of {p['pts']} points visible, want {n}")
+        check(p["pts"] == n and p["vis"] == n and p["fvis"] == n,
+              f"one-run {cid}: {p['vis']} of {p['pts']} points visible ({p['fvis']} in the frame), want {n}")
 
 # Screenshot: a PNG of the window size
 try:
@@ -248,7 +349,8 @@ except OSError as e:
 for e in errors:
     print("FAIL:", e, file=sys.stderr)
 print(f"checked {len(charts)} charts ({sum(charts.values())} points), {len(page.rows)} summary rows, "
-      f"{page.gate_marks} gate markers, {len(charts1)} one-run charts", file=sys.stderr)
+      f"{page.gate_marks} gate markers, {len(page.soak_spans)} soak summary entries, {len(charts1)} one-run charts",
+      file=sys.stderr)
 sys.exit(1 if errors else 0)
 EOF
 
