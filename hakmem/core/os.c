@@ -1,4 +1,5 @@
-/* hakmem/core/os.c — mmap-based implementation of hakmem/core/os.h. */
+/* hakmem/core/os.c — mmap-based implementation of hakmem/core/os.h, with
+ * its test-only fault injection hook. */
 #define _GNU_SOURCE
 #include "hakmem/core/os.h"
 
@@ -26,6 +27,104 @@ size_t hk_os_page_size(void) {
   return ps;
 }
 
+/* ---- fault injection (test-only, see os.h) ---------------------------------
+ * g_fault_armed has bit op set while op has a rule: the only cost when no
+ * test uses the hook is its relaxed load in fault_check. The rules, their
+ * counters and generators are guarded by g_fault_lock (a spin lock: this
+ * file has no other lock, and it is only taken while a rule is set). */
+
+typedef struct fault_state {
+  hk_os_fault_t rule;
+  bool active;
+  uint64_t matched, injected, rng;
+} fault_state_t;
+
+static hk_atomic_u32 g_fault_armed;
+static hk_atomic_u32 g_fault_lock;
+static fault_state_t g_fault[HK_OS_FAULT_OPS];
+
+static void fault_lock(void) {
+  while (hk_atomic_exchange_acquire(&g_fault_lock, 1u) != 0) {
+    while (hk_atomic_load_relaxed(&g_fault_lock) != 0) hk_cpu_relax();
+  }
+}
+
+static void fault_unlock(void) { hk_atomic_store_release(&g_fault_lock, 0u); }
+
+static uint64_t fault_next(uint64_t *s) { /* xorshift64* */
+  uint64_t x = *s;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *s = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+static HAK_NOINLINE int fault_decide(unsigned op, size_t size) {
+  int rc = 0;
+  fault_lock();
+  fault_state_t *f = &g_fault[op];
+  if (f->active && size >= f->rule.min_size && (f->rule.max_size == 0 || size <= f->rule.max_size)) {
+    uint64_t n = f->matched++;
+    bool window = n >= f->rule.after && (f->rule.count == 0 || n - f->rule.after < f->rule.count);
+    if (window && (f->rule.ppm == 0 || fault_next(&f->rng) % 1000000u < f->rule.ppm)) {
+      f->injected++;
+      rc = f->rule.error != 0 ? f->rule.error : ENOMEM;
+    }
+  }
+  fault_unlock();
+  return rc;
+}
+
+/* 0, or the error a test wants op to fail with (before any system call). */
+HAK_INLINE int fault_check(unsigned op, size_t size) {
+  if (HAK_LIKELY(((hk_atomic_load_relaxed(&g_fault_armed) >> op) & 1u) == 0)) return 0;
+  return fault_decide(op, size);
+}
+
+void hk_os_fault_set(hk_os_fault_op_t op, const hk_os_fault_t *rule) {
+  if ((unsigned)op >= HK_OS_FAULT_OPS) return;
+  fault_lock();
+  fault_state_t *f = &g_fault[op];
+  f->rule = *rule;
+  f->active = true;
+  f->matched = f->injected = 0;
+  f->rng = rule->seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;
+  if (f->rng == 0) f->rng = 1;
+  atomic_fetch_or_explicit(&g_fault_armed, 1u << op, memory_order_relaxed);
+  fault_unlock();
+}
+
+void hk_os_fault_clear(hk_os_fault_op_t op) {
+  if ((unsigned)op >= HK_OS_FAULT_OPS) return;
+  fault_lock();
+  g_fault[op].active = false;
+  atomic_fetch_and_explicit(&g_fault_armed, ~(1u << op), memory_order_relaxed);
+  fault_unlock();
+}
+
+void hk_os_fault_clear_all(void) {
+  for (unsigned op = 0; op < HK_OS_FAULT_OPS; op++) hk_os_fault_clear((hk_os_fault_op_t)op);
+}
+
+uint64_t hk_os_fault_matched(hk_os_fault_op_t op) {
+  if ((unsigned)op >= HK_OS_FAULT_OPS) return 0;
+  fault_lock();
+  uint64_t n = g_fault[op].matched;
+  fault_unlock();
+  return n;
+}
+
+uint64_t hk_os_fault_injected(hk_os_fault_op_t op) {
+  if ((unsigned)op >= HK_OS_FAULT_OPS) return 0;
+  fault_lock();
+  uint64_t n = g_fault[op].injected;
+  fault_unlock();
+  return n;
+}
+
+/* ---- the OS calls ---------------------------------------------------------- */
+
 static bool page_aligned(const void *p, size_t size) {
   size_t ps = hk_os_page_size();
   return size != 0 && hk_bits_is_aligned((uintptr_t)p, ps) && hk_bits_is_aligned(size, ps);
@@ -44,6 +143,8 @@ static int os_reserve_aligned_impl(size_t size, size_t align, bool commit, void 
   if (!hk_bits_is_pow2(align) || align < ps || !page_aligned(NULL, size)) return EINVAL;
   size_t over = size + align - ps;
   if (over < size) return ENOMEM; /* overflow */
+  int injected = fault_check(HK_OS_FAULT_MAP, size);
+  if (HAK_UNLIKELY(injected != 0)) return injected;
   int prot = commit ? PROT_READ | PROT_WRITE : PROT_NONE;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
   hk_atomic_add_relaxed(&g_mmap_calls, 1);
@@ -72,11 +173,15 @@ static int os_reserve_aligned_impl(size_t size, size_t align, bool commit, void 
 
 static int os_commit_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
+  int injected = fault_check(HK_OS_FAULT_COMMIT, size);
+  if (HAK_UNLIKELY(injected != 0)) return injected;
   return mprotect(p, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
 }
 
 static int os_decommit_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
+  int injected = fault_check(HK_OS_FAULT_DECOMMIT, size);
+  if (HAK_UNLIKELY(injected != 0)) return injected;
   /* Replacing the mapping drops the pages and the commit charge at once. */
   hk_atomic_add_relaxed(&g_mmap_calls, 1);
   void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
@@ -87,6 +192,8 @@ static int os_decommit_impl(void *p, size_t size) {
 
 static int os_purge_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
+  int injected = fault_check(HK_OS_FAULT_PURGE, size);
+  if (HAK_UNLIKELY(injected != 0)) return injected;
   hk_atomic_add_relaxed(&g_madvise_calls, 1);
   if (madvise(p, size, MADV_DONTNEED) != 0) return errno;
   hk_atomic_add_relaxed(&g_purged_bytes, size);
@@ -95,6 +202,8 @@ static int os_purge_impl(void *p, size_t size) {
 
 static int os_release_impl(void *p, size_t size) {
   if (!page_aligned(p, size)) return EINVAL;
+  int injected = fault_check(HK_OS_FAULT_RELEASE, size);
+  if (HAK_UNLIKELY(injected != 0)) return injected;
   return os_munmap(p, size);
 }
 

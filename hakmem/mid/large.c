@@ -25,7 +25,8 @@ typedef struct hk_large_seg {
   uint32_t dirty_pages;
   uint32_t hint; /* upper bound of the longest free run */
   uint8_t on_nonfull, on_dirty;
-  uint8_t unpurgeable; /* the OS refused a purge (e.g. mlockall): stop trying */
+  uint8_t unpurgeable; /* the OS refused a purge with EINVAL (locked pages, mlockall):
+                        * stop trying until the next explicit trim */
   uint64_t used[LS_WORDS];  /* page belongs to a live span (page 0 always) */
   uint64_t dirty[LS_WORDS]; /* free page that may hold data (not purged) */
   uint16_t span_len[LS_PAGES];   /* at a span's first page: pages in the span */
@@ -137,8 +138,11 @@ static void dirty_remove(hk_large_seg_t *s) {
 /* Returns the dirty pages of s to the OS, one madvise per run. Only the part
  * of a run that covers whole OS pages is purged (the OS page may be larger
  * than HK_LARGE_PAGE); pages stay dirty, so calloc zeroes them, unless the
- * purge succeeded. */
-static void seg_purge(hk_large_seg_t *s) {
+ * purge succeeded. EINVAL (locked pages) marks s unpurgeable; any other
+ * refusal (EAGAIN, ENOMEM) is taken as passing: s goes to the end of the
+ * dirty FIFO to be retried later, and false tells the caller to stop this
+ * round of purging. */
+static bool seg_purge(hk_large_seg_t *s) {
   const uintptr_t base = (uintptr_t)s;
   const size_t os_page = hk_os_page_size();
   for (unsigned i = 1; i < LS_PAGES && s->dirty_pages > 0 && !s->unpurgeable;) {
@@ -155,31 +159,51 @@ static void seg_purge(hk_large_seg_t *s) {
     uintptr_t from = hk_bits_align_up(base + (size_t)i * HK_LARGE_PAGE, os_page);
     uintptr_t to = hk_bits_align_down(base + (size_t)j * HK_LARGE_PAGE, os_page);
     if (from < to) {
-      if (hk_os_purge((void *)from, to - from) == 0) {
+      int rc = hk_os_purge((void *)from, to - from);
+      if (rc == 0) {
         unsigned a = (unsigned)((from - base) / HK_LARGE_PAGE), n = (unsigned)((to - from) / HK_LARGE_PAGE);
         bits_set(s->dirty, a, n, false);
         s->dirty_pages -= n;
         g_cached_bytes -= (size_t)n * HK_LARGE_PAGE;
-      } else {
+      } else if (rc == EINVAL) {
         s->unpurgeable = 1;
+      } else {
+        dirty_remove(s);
+        dirty_add(s, now_ms());
+        return false;
       }
     }
     i = j;
   }
   dirty_remove(s);
+  return true;
 }
 
 /* Purges the segments dirty the longest until the cache is within its byte
  * bound, then those idle past the purge delay. */
 static void maybe_purge_locked(void) {
   if (g_dirty == NULL) return;
-  while (g_dirty != NULL && g_cached_bytes > g_cfg.cache_bytes) seg_purge(g_dirty);
+  while (g_dirty != NULL && g_cached_bytes > g_cfg.cache_bytes) {
+    if (!seg_purge(g_dirty)) return;
+  }
   uint64_t now = now_ms();
-  while (g_dirty != NULL && now - g_dirty->dirty_since >= g_cfg.purge_delay_ms) seg_purge(g_dirty);
+  while (g_dirty != NULL && now - g_dirty->dirty_since >= g_cfg.purge_delay_ms) {
+    if (!seg_purge(g_dirty)) return;
+  }
 }
 
 static void purge_all_locked(void) {
-  while (g_dirty != NULL) seg_purge(g_dirty);
+  while (g_dirty != NULL) {
+    if (!seg_purge(g_dirty)) return;
+  }
+}
+
+/* An explicit trim tries again where the OS refused for good: the pages may
+ * have been unlocked since. */
+static void seg_unmark(hk_large_seg_t *s, uint64_t now) {
+  if (!s->unpurgeable) return;
+  s->unpurgeable = 0;
+  if (s->dirty_pages > 0) dirty_add(s, now);
 }
 
 /* ---- segments ------------------------------------------------------------ */
@@ -385,10 +409,18 @@ bool hk_large_owns(const void *p, uintptr_t entry) {
 
 size_t hk_large_trim(void) {
   hk_lock(&g_large_lock);
+  /* Dirty pages are free pages: a segment holding some is on g_nonfull or
+   * is the spare. */
+  uint64_t now = now_ms();
+  for (hk_large_seg_t *s = g_nonfull; s != NULL; s = s->next) seg_unmark(s, now);
+  if (g_spare != NULL) seg_unmark(g_spare, now);
   size_t before = g_cached_bytes;
   purge_all_locked();
   size_t freed = before - g_cached_bytes;
   if (g_spare != NULL) {
+    /* What a refused purge left dirty goes with the mapping (as in seg_retire). */
+    g_cached_bytes -= (size_t)g_spare->dirty_pages * HK_LARGE_PAGE;
+    dirty_remove(g_spare);
     seg_unmap(g_spare);
     g_spare = NULL;
     freed += HK_SS_SIZE;
