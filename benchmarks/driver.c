@@ -957,6 +957,19 @@ static char *json_path(const char *arg) {
   return xasprintf("%s/%s", wd, arg);
 }
 
+FILE *bench_json_open(const char *arg, char **path) {
+  *path = NULL;
+  if (strcmp(arg, "-") == 0) return stdout;
+  *path = json_path(arg);
+  FILE *f = fopen(*path, "w");
+  if (f == NULL) {
+    fprintf(stderr, "%s: --json: cannot write %s: %s\n", g_prog, *path, strerror(errno));
+    free(*path);
+    *path = NULL;
+  }
+  return f;
+}
+
 static int controller_main(const cmdline_t *c, const bench_workload_t *w, const char *argv0) {
   /* A worker's ru_maxrss also covers the memory image it was spawned from
    * (posix_spawn shares this process's address space until the exec), so
@@ -1010,19 +1023,7 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
 
   FILE *json = NULL;
   char *jpath = NULL;
-  if (c->json != NULL) {
-    if (strcmp(c->json, "-") == 0) {
-      json = stdout;
-    } else {
-      jpath = json_path(c->json);
-      json = fopen(jpath, "w");
-      if (json == NULL) {
-        fprintf(stderr, "%s: --json: cannot write %s: %s\n", g_prog, jpath, strerror(errno));
-        free(jpath);
-        return 1;
-      }
-    }
-  }
+  if (c->json != NULL && (json = bench_json_open(c->json, &jpath)) == NULL) return 1;
 
   bool progress = isatty(STDERR_FILENO);
   for (uint64_t run = 0; run < c->o.runs; run++) {

@@ -49,6 +49,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Parsed command line (values are already defaulted and validated). */
 typedef struct bench_opts {
@@ -146,5 +147,10 @@ int bench_spawn(const char *allocator, const char *profile, const char *argv0, c
 /* In a worker: dies unless malloc comes from `allocator`; returns the path
  * of the object that defines malloc. */
 const char *bench_check_malloc(const char *allocator);
+
+/* --json=ARG: stdout for "-", else ARG (relative to where `bazel run` was
+ * started) opened for writing, its path in *path (free it). NULL after a
+ * message on stderr when it cannot be written. */
+FILE *bench_json_open(const char *arg, char **path);
 
 #endif /* HAKMEM_BENCHMARKS_DRIVER_H */

@@ -1047,18 +1047,6 @@ static void print_json(FILE *f, const soak_opts_t *o, series_t *sts, size_t n, c
   }
 }
 
-static char *json_path(const char *arg) {
-  const char *wd = getenv("BUILD_WORKING_DIRECTORY");
-  char *s;
-  if (arg[0] == '/' || wd == NULL || *wd == '\0') {
-    s = strdup(arg);
-  } else if (asprintf(&s, "%s/%s", wd, arg) < 0) {
-    s = NULL;
-  }
-  if (s == NULL) bench_die("out of memory");
-  return s;
-}
-
 static int controller_main(const soak_opts_t *o, const char *argv0) {
   signal(SIGPIPE, SIG_IGN); /* a dead worker: write() fails instead */
   series_t sts[MAX_SERIES];
@@ -1081,19 +1069,7 @@ static int controller_main(const soak_opts_t *o, const char *argv0) {
 
   FILE *json = NULL;
   char *jpath = NULL;
-  if (o->json != NULL) {
-    if (strcmp(o->json, "-") == 0) {
-      json = stdout;
-    } else {
-      jpath = json_path(o->json);
-      json = fopen(jpath, "w");
-      if (json == NULL) {
-        fprintf(stderr, "%s: --json: cannot write %s: %s\n", g_prog, jpath, strerror(errno));
-        free(jpath);
-        return 1;
-      }
-    }
-  }
+  if (o->json != NULL && (json = bench_json_open(o->json, &jpath)) == NULL) return 1;
 
   /* Every worker first (a missing library fails before any interval). */
   char a_dur[32], a_int[32], a_thr[32], a_seed[40], a_ws[32];
