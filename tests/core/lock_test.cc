@@ -2,15 +2,18 @@
 // zero-initialised locks need no init, mutual exclusion under contention
 // (also checked by TSan under --config=tsan: the lock's acquire/release must
 // order the plain counter accesses), the futex slow path and its wake-up,
-// trylock, and hk_lock_reset after fork().
+// trylock, hk_lock_reset after fork(), and errno kept across the futex calls.
 #include "tests/core/lock_support.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -194,6 +197,48 @@ TEST(Lock, ManyWaitersAllGetTheLock) {
   EXPECT_EQ(done.load(), kWaiters);
   EXPECT_EQ(max_inside, 1);
   EXPECT_EQ(hk_test_lock_state(l), 0u);
+}
+
+void NoopHandler(int) {}
+
+// free() must not change errno, and every lock on its paths may sleep in a
+// futex: a wait interrupted by a signal (EINTR) or raced by an unlock
+// (EAGAIN), and the wake-up on unlock, must leave errno as it was.
+TEST(Lock, ContendedPathsKeepErrno) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = NoopHandler;  // no SA_RESTART: the futex wait returns EINTR
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old;
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  alignas(64) static unsigned char storage[256];
+  ASSERT_LE(hk_test_lock_size(), sizeof(storage));
+  hk_test_lock *l = hk_test_lock_from_storage(storage);
+  hk_test_lock_acquire(l);
+  std::atomic<int> waiter_errno{-1};
+  std::atomic<bool> started{false};
+  std::thread t([&] {
+    errno = 1234;
+    started = true;
+    hk_test_lock_acquire(l);
+    waiter_errno = errno;
+    hk_test_lock_release(l);
+  });
+  while (!started) sched_yield();
+  // The waiter marks the lock contended just before it sleeps in the futex.
+  for (int i = 0; i < 2000 && hk_test_lock_state(l) != 2u; i++) usleep(1000);
+  ASSERT_EQ(hk_test_lock_state(l), 2u);
+  for (int i = 0; i < 5; i++) {
+    usleep(2000);
+    pthread_kill(t.native_handle(), SIGUSR1);
+  }
+  usleep(2000);
+  errno = 5678;
+  hk_test_lock_release(l);  // wakes the waiter (futex wake)
+  EXPECT_EQ(errno, 5678) << "unlock changed errno";
+  t.join();
+  EXPECT_EQ(waiter_errno.load(), 1234) << "a contended lock changed errno";
+  sigaction(SIGUSR1, &old, nullptr);
 }
 
 TEST(Lock, ResetReleasesALockHeldByAThreadThatIsGone) {
