@@ -3,7 +3,8 @@
 # x86-64, cross-compiled on aarch64 under QEMU, under ASan, UBSan and TSan
 # (tests that replace malloc are skipped where the sanitizer owns it; their
 # hak_* twins run), the list-heavy suites with encoded free lists
-# (--config=fle), then the performance regression gate (ci/gate.sh: HEAD
+# (--config=fle), a 2-minute libFuzzer run of the hak_* API (ci/fuzz.sh
+# 120), then the performance regression gate (ci/gate.sh: HEAD
 # against its baseline commit on instructions/op and interleaved ops/s).
 # Prints the wall time of each.
 set -euo pipefail
@@ -23,6 +24,11 @@ run ubsan test --config=ubsan //...
 run tsan test --config=tsan //...
 # Encoded free-list links (build option): the suites that exercise the lists.
 run fle test --config=fle //tests/segment/... //tests/api/... //tests/stress/... //tests/core/... //tests/lifecycle/...
+# A 2-minute libFuzzer run of the hak_* API (clang, own output base).
+t0=$SECONDS
+echo "== fuzz: bash ci/fuzz.sh 120"
+bash ci/fuzz.sh 120
+echo "== fuzz: passed in $((SECONDS - t0)) s"
 t0=$SECONDS
 echo "== gate: bash ci/gate.sh"
 bash ci/gate.sh
