@@ -53,6 +53,9 @@ extern char **environ;
 #define BENCH_LIBDIR "/usr/lib/" BENCH_TRIPLET
 
 #define RESULT_TAG "hakmem-bench-result"
+#define METRIC_TAG "hakmem-bench-metric" /* bench_metric() lines */
+#define MAX_METRICS 16
+#define METRIC_NAME_MAX 32
 #define MAX_ALLOCS 5
 #define MAX_RUNS 1000
 
@@ -106,6 +109,19 @@ void bench_die(const char *fmt, ...) {
   fputc('\n', stderr);
   va_end(ap);
   exit(1);
+}
+
+static bool metric_name_char(char ch) {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+         ch == '.' || ch == '+' || ch == '-';
+}
+
+void bench_metric(const char *name, double value) {
+  size_t n = strlen(name);
+  bool ok = n > 0 && n < METRIC_NAME_MAX;
+  for (size_t i = 0; i < n; i++) ok &= metric_name_char(name[i]);
+  if (!ok) bench_die("bench_metric: bad metric name \"%s\"", name);
+  printf(METRIC_TAG " %s=%.17g\n", name, value);
 }
 
 static uint64_t now_ns(void) {
@@ -576,7 +592,33 @@ typedef struct run_result {
   double ops_per_sec;
   long maxrss_kib;
   char error[160];
+  double metric[MAX_METRICS]; /* bench_metric() values, by g_metric_names index */
+  bool has_metric[MAX_METRICS];
 } run_result_t;
+
+/* Metric names in the order the workers first reported them (controller). */
+static char g_metric_names[MAX_METRICS][METRIC_NAME_MAX];
+static size_t g_nmetrics;
+
+/* "NAME=VALUE" (what follows METRIC_TAG) into r; unknown names are added. */
+static void parse_metric(const char *arg, run_result_t *r) {
+  const char *eq = strchr(arg, '=');
+  size_t len = eq ? (size_t)(eq - arg) : 0;
+  char *end;
+  if (len == 0 || len >= METRIC_NAME_MAX) return;
+  double v = strtod(eq + 1, &end);
+  if (end == eq + 1) return;
+  size_t i = 0;
+  while (i < g_nmetrics && !(strlen(g_metric_names[i]) == len && strncmp(g_metric_names[i], arg, len) == 0)) i++;
+  if (i == g_nmetrics) {
+    if (g_nmetrics == MAX_METRICS) return;
+    memcpy(g_metric_names[i], arg, len);
+    g_metric_names[i][len] = '\0';
+    g_nmetrics++;
+  }
+  r->metric[i] = v;
+  r->has_metric[i] = true;
+}
 
 /* One line of the table: an allocator, or hakmem under one profile or
  * variant. */
@@ -746,6 +788,8 @@ static void run_worker(const cmdline_t *c, series_t *st, run_result_t *r) {
     if (next) *next++ = '\0';
     if (strncmp(line, RESULT_TAG " ", sizeof(RESULT_TAG)) == 0) {
       have = sscanf(line, RESULT_TAG " ops=%llu ns=%llu", &ops, &ns) == 2;
+    } else if (strncmp(line, METRIC_TAG " ", sizeof(METRIC_TAG)) == 0) {
+      parse_metric(line + sizeof(METRIC_TAG), r);
     } else {
       fprintf(stderr, "%s\n", line);
     }
@@ -884,6 +928,36 @@ static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, 
   }
 }
 
+/* The bench_metric() numbers, if the workload reported any: one column per
+ * metric, the median over the series' good runs ("-" when none had it). */
+static void print_metrics(FILE *f, series_t *sts, size_t n) {
+  if (g_nmetrics == 0) return;
+  int width = 9, cw[MAX_METRICS];
+  for (size_t i = 0; i < n; i++) {
+    if ((int)strlen(sts[i].name) > width) width = (int)strlen(sts[i].name);
+  }
+  fprintf(f, "\nmetrics (median of the runs):\n%-*s %-15s", width, "allocator", "profile");
+  for (size_t m = 0; m < g_nmetrics; m++) {
+    cw[m] = (int)strlen(g_metric_names[m]) > 8 ? (int)strlen(g_metric_names[m]) : 8;
+    fprintf(f, " %*s", cw[m], g_metric_names[m]);
+  }
+  fputc('\n', f);
+  for (size_t i = 0; i < n; i++) {
+    const char *prof = profile_of(&sts[i]);
+    fprintf(f, "%-*s %-15s", width, sts[i].name, prof ? prof : "-");
+    for (size_t m = 0; m < g_nmetrics; m++) {
+      double v[MAX_RUNS];
+      size_t k = 0;
+      for (size_t r = 0; r < sts[i].nruns; r++) {
+        if (sts[i].runs[r].ok && sts[i].runs[r].has_metric[m]) v[k++] = sts[i].runs[r].metric[m];
+      }
+      if (k == 0) fprintf(f, " %*s", cw[m], "-");
+      else fprintf(f, " %*.1f", cw[m], median_of(v, k));
+    }
+    fputc('\n', f);
+  }
+}
+
 static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, series_t *sts, size_t n,
                        const summary_t *sum, double glibc_median) {
   const bench_opts_t *o = &c->o;
@@ -940,6 +1014,20 @@ static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, s
         fputs(",\"ratio_to_glibc\":null", f);
       }
       fprintf(f, ",\"max_peak_rss_kib\":%ld", s->maxrss_kib);
+    }
+    if (g_nmetrics > 0) { /* bench_metric() numbers, per good run (null: not reported) */
+      fputs(",\"metrics\":{", f);
+      for (size_t m = 0; m < g_nmetrics; m++) {
+        fprintf(f, "%s\"%s\":[", m ? "," : "", g_metric_names[m]);
+        k = 0;
+        for (size_t r = 0; r < sts[i].nruns; r++) {
+          if (!sts[i].runs[r].ok) continue;
+          if (sts[i].runs[r].has_metric[m]) fprintf(f, "%s%.17g", k++ ? "," : "", sts[i].runs[r].metric[m]);
+          else fprintf(f, "%snull", k++ ? "," : "");
+        }
+        fputc(']', f);
+      }
+      fputc('}', f);
     }
     fprintf(f, ",\"failed_runs\":%zu", st_failed_runs(&sts[i]));
     if (sts[i].failed) {
@@ -1056,6 +1144,7 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
   }
   FILE *table = (json == stdout) ? stderr : stdout;
   print_table(table, c, w, sts, n, sum, glibc_median);
+  print_metrics(table, sts, n);
   fflush(table);
   int rc = 0;
   if (json != NULL) {

@@ -112,6 +112,15 @@ static inline uint32_t bench_below(uint32_t bits, uint32_t n) {
  * worker, e.g. malloc returning NULL). */
 void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* Worker side: reports one more number of this run (e.g. RSS at some point
+ * of the workload) as a line "hakmem-bench-metric NAME=VALUE" on stdout.
+ * NAME: [A-Za-z0-9_.+-]{1,31}; at most 16 names per driver. The controller
+ * prints a second table, one column per NAME in the order first reported,
+ * each the median over the runs, and adds "metrics":{"NAME":[per run],...}
+ * to the JSON. A driver that reports none prints exactly what it did
+ * without them. */
+void bench_metric(const char *name, double value);
+
 /* ---- Building blocks for a driver with its own controller (soak.c: one
  * long-lived worker per series, driven interval by interval through its
  * stdin, samples streamed on its stdout). bench_main() does not use them;

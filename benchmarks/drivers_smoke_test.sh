@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Smoke test of the workload drivers other than mixed (fixed_size, c7_only,
-# c6_heavy, mid_large_mt, larson; mixed has its own, mixed_smoke_test.sh):
+# c6_heavy, mid_large_mt, larson, rss_return; mixed has its own,
+# mixed_smoke_test.sh):
 # each exits 2 with the usage on an unknown flag, and a tiny run of hakmem and
 # glibc exits 0 and prints the table with both rows and a positive median
 # op/s. Plus the workload-specific command-line rules (fixed_size: one size)
 # and larson's ring with 1 and 3 threads (it must not hang). No timing
 # assertions: only the shape of the output and exit codes.
-# Usage: drivers_smoke_test.sh FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON
+# Usage: drivers_smoke_test.sh FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON RSS_RETURN
 set -uo pipefail
 
-if [ "$#" -ne 5 ]; then
-  echo "usage: $0 FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON" >&2
+if [ "$#" -ne 6 ]; then
+  echo "usage: $0 FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON RSS_RETURN" >&2
   exit 2
 fi
-FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" LARSON="$5"
+FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" LARSON="$5" RSS_RETURN="$6"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 
@@ -73,6 +74,8 @@ smoke c6_heavy "$C6_HEAVY" --iters=20000
 smoke mid_large_mt "$MID_LARGE_MT" --iters=5000 --ws=64
 # 20000 iterations per thread, rounds of 100: 200 hand-offs round the ring.
 smoke larson "$LARSON" --iters=20000 --ws=100
+# An 8 MiB working set; each run sleeps 2 s after the frees.
+smoke rss_return "$RSS_RETURN" --ws=8
 
 # --- workload-specific checks ---------------------------------------------
 # The defaults are what the table says.
@@ -96,6 +99,19 @@ fi
 if expect_status 0 "larson defaults" -- "$LARSON" --allocator=glibc --runs=1 --iters=2000; then
   expect_in "$TMP/out" '^larson: 2000 iters x 2 threads, ws 1000, sizes 16\.\.1024 B,' "larson defaults"
 fi
+
+# rss_return's second table: the RSS samples (MiB) of each allocator, every
+# column a number; only one round and one thread.
+if expect_status 0 "rss_return metrics" -- "$RSS_RETURN" --allocator=hakmem,glibc --runs=1 --ws=8; then
+  expect_in "$TMP/out" '^metrics \(median of the runs\):$' "rss_return metrics title"
+  expect_in "$TMP/out" '^allocator +profile +start +full +0ms +10ms +100ms +1s +2s +2s\+op +trim$' "rss_return metrics header"
+  for alloc in hakmem glibc; do
+    awk -v a="$alloc" '$1 == a && NF == 11 { ok = 1; for (i = 3; i <= 11; i++) if ($i !~ /^[0-9]+\.[0-9]$/) ok = 0 } END { exit !ok }' \
+      "$TMP/out" || fail "rss_return metrics: no $alloc row of nine numbers"
+  done
+fi
+expect_status 2 "rss_return --threads=2" -- "$RSS_RETURN" --threads=2 &&
+  expect_in "$TMP/err" 'rss_return measures one process: --threads must be 1' "rss_return one thread"
 
 # Larson's ring: one thread hands its array to itself; three threads (more
 # than this machine's cores) must still finish; a partial last round (iters

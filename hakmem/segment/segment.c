@@ -289,25 +289,33 @@ static void slab_purge(hk_slab_t *s) {
  * A class's EMPTY slabs sit on two lists: g_empty (dirty: not purged; the
  * most recently released first, g_empty_tail the oldest) and g_empty_clean
  * (purged); s->dirty tells which. Acquire takes dirty ones first. Per class,
- * up to the reserve (dirty_empty_max, HAKMEM_EMPTY_SLAB_RESERVE) stay dirty
- * indefinitely. Beyond the reserves, at most HK_EMPTY_HOT_MAX dirty slabs
- * over all classes ("hot": released recently, likely to be refilled soon,
- * e.g. between a producer and a consumer) stay dirty; a release beyond that
- * purges the oldest dirty slab of its class. Decay: a tick runs in the first
- * pool operation (slab acquire or release, any thread) at least
+ * up to the reserve R (dirty_empty_max, HAKMEM_EMPTY_SLAB_RESERVE) stay
+ * dirty indefinitely. A class that recycles slabs (takes slabs back from its
+ * own EMPTY list: a producer refilling what a consumer emptied) may keep
+ * more: R + its reuses in the current and the previous decay period, and at
+ * most HK_EMPTY_HOT_MAX such "hot" slabs beyond the reserves over all
+ * classes. A release beyond that purges the class's oldest dirty slab, so a
+ * class that only frees (a working set given back, a thread exiting) is
+ * purged down to R at once, as before. Decay: a tick runs in the first pool
+ * operation (slab acquire or release, any thread) at least
  * HK_EMPTY_PURGE_DELAY_MS after the previous tick and purges, per class, the
- * oldest dirty slabs beyond the reserve that were not needed since the
- * previous tick (the low-water mark of the dirty count over the period). A
- * slab emptied and refilled within a period is never purged; an idle one is
- * purged by the second tick after its release (within 2 x the delay while
- * pool operations go on). Not per slab: nothing in the slab descriptor. */
+ * oldest dirty slabs beyond R that were not needed since the previous tick
+ * (the low-water mark of the dirty count over the period). A slab emptied
+ * and refilled within a period is never purged; an idle hot one is purged by
+ * the second tick after its release (within 2 x the delay while pool
+ * operations go on). Nothing in the slab descriptor: counts per class. */
+/* Until the policy box has variables for them (proposed:
+ * HAKMEM_EMPTY_SLAB_PURGE_DELAY_MS and HAKMEM_EMPTY_SLAB_CACHE_BYTES). */
 #define HK_EMPTY_PURGE_DELAY_MS 1000u
-#define HK_EMPTY_HOT_MAX 64u
+#define HK_EMPTY_HOT_MAX 128u /* 8 MiB of 64 KiB slabs */
 static hk_slab_t *g_empty_tail[HAK_SMALL_CLASSES];  /* oldest dirty EMPTY slab */
 static hk_slab_t *g_empty_clean[HAK_SMALL_CLASSES]; /* purged EMPTY slabs */
 static uint32_t g_empty_low[HAK_SMALL_CLASSES];     /* least g_empty_dirty since the last tick */
 static uint32_t g_empty_hot;                        /* sum of dirty beyond the reserves */
 static uint64_t g_empty_tick_ms;                    /* next decay tick */
+/* Slabs of the class taken back from its own EMPTY list, this period and the
+ * previous one: the class's recent demand for recycled slabs. */
+static uint32_t g_empty_reuse[2][HAK_SMALL_CLASSES];
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -366,6 +374,8 @@ static void empty_decay_locked(void) {
     for (uint32_t n = low > keep ? low - keep : 0; n > 0 && empty_purge_oldest(c); n--) {
     }
     g_empty_low[c] = g_empty_dirty[c];
+    g_empty_reuse[1][c] = g_empty_reuse[0][c];
+    g_empty_reuse[0][c] = 0;
   }
   g_empty_tick_ms = now + HK_EMPTY_PURGE_DELAY_MS;
 }
@@ -428,10 +438,14 @@ static void slab_release_locked(hk_slab_t *s) {
   s->state = HK_SLAB_EMPTY;
   empty_push_dirty(s);
   g_st.slabs_empty++;
-  /* Beyond the reserve and the hot bound: the class's oldest dirty slab
-   * goes back to the OS (the new one stays on top, for quick reuse). */
-  if (g_empty_dirty[s->cls] > g_cfg.dirty_empty_max && g_empty_hot > HK_EMPTY_HOT_MAX) {
-    empty_purge_oldest(s->cls);
+  /* Beyond the reserve plus the class's recent reuses, or beyond the hot
+   * bound: the class's oldest dirty slab goes back to the OS (the new one
+   * stays on top, for quick reuse). */
+  const unsigned c = s->cls;
+  const uint32_t reserve = g_cfg.dirty_empty_max;
+  if (g_empty_dirty[c] > reserve + g_empty_reuse[0][c] + g_empty_reuse[1][c] ||
+      (g_empty_dirty[c] > reserve && g_empty_hot > HK_EMPTY_HOT_MAX)) {
+    empty_purge_oldest(c);
   }
   empty_decay_locked();
 }
@@ -498,6 +512,7 @@ static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
   }
   unsigned src = HK_SRC_EMPTY;
   s = take_empty_locked(cls); /* stage 1 */
+  if (s != NULL) g_empty_reuse[0][cls]++;
   if (s == NULL) {
     src = HK_SRC_UNUSED;
     s = take_unused_locked(); /* stage 2 */
@@ -533,7 +548,13 @@ static void slab_drain_remote(hk_slab_t *s) {
   hk_block_t *tail = chain;
   while (hk_block_next(tail) != NULL) {
     tail = hk_block_next(tail);
-    n++;
+    /* A block pushed twice (freed twice by other threads) links the queue
+     * into a cycle: report it instead of walking forever. */
+    if (HAK_UNLIKELY(++n > s->capacity)) {
+      hk_fatal("free(): double free of %p by another thread (its slab's remote-free queue %p loops; "
+               "block size %u)",
+               (void *)tail, (void *)hk_slab_base(s), (unsigned)s->block_size);
+    }
   }
   hk_block_set_next(tail, s->free);
   s->free = chain;

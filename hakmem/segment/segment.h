@@ -12,7 +12,9 @@
  *     (from the LRU of fully empty ones first, else the OS). Slabs of threads
  *     that exited are adopted first (stage 0).
  *   - A bounded LRU of fully empty SuperSlabs (purged on entry, unmapped when
- *     the LRU overflows) and purging of EMPTY slabs beyond a small reserve.
+ *     the LRU overflows) and purging of EMPTY slabs beyond a small reserve
+ *     per class (classes that recycle slabs keep a capped, decaying extra:
+ *     see "EMPTY slabs" in segment.c).
  *   - The region registry: a two-level map from each 2 MiB chunk of the
  *     address space to the header of the HAKMEM region covering it, tagged with
  *     the region kind. hk_region_lookup answers "is this ours, and what is it"

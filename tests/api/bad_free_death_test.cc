@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -366,6 +367,24 @@ TEST(BadFreeDeathTest, ReallocOfFreedLargeBlock) {
           " \\(large allocation\\)|pointer " + Hex(p) + " into a large-allocation segment)");
   free(p);
   free(keep);
+}
+
+// Freed twice by a thread that does not own it: the owner's remote-free
+// queue would loop; the drain reports it instead of hanging.
+TEST(BadFreeDeathTest, DoubleFreeByAnotherThread) {
+  EXPECT_DEATH(
+      {
+        void* p = malloc(64);
+        std::thread([p] {
+          free(Launder(p));
+          free(Launder(p));
+        }).join();
+        // The owner drains the queue when it refills from that slab.
+        std::vector<void*> more;
+        for (int i = 0; i < 20000; i++) more.push_back(malloc(64));
+        fprintf(stderr, "not detected\n");
+      },
+      "hakmem: free\\(\\): double free of 0x[0-9a-f]+ by another thread");
 }
 
 TEST(BadFreeDeathTest, DoubleDeleteOfTinyObject) {
