@@ -14,7 +14,8 @@
 # Environment:
 #   FUZZ_CONFIGS      configurations to run (default "list heap l0steal counted
 #                     checked"; names below); "list" alone = the default one
-#   FUZZ_OUTPUT_BASE  Bazel output base (default ~/.cache/hakmem-fuzz/output_base)
+#   FUZZ_OUTPUT_BASE  Bazel output base (default ~/.cache/hakmem-fuzz/<hash of
+#                     the checkout's path>)
 #   FUZZ_WORKDIR      where the corpus copy, crash files and logs go
 #                     (default: a new temporary directory, kept and printed)
 #   FUZZ_RSS_MB       libFuzzer -rss_limit_mb (default 2048)
@@ -32,7 +33,8 @@ secs=${1:-120}
 case "$secs" in
   '' | *[!0-9]*) echo "usage: ci/fuzz.sh [seconds]" >&2; exit 2 ;;
 esac
-ob=${FUZZ_OUTPUT_BASE:-$HOME/.cache/hakmem-fuzz/output_base}
+# One output base per checkout (Bazel ties an output base to its workspace).
+ob=${FUZZ_OUTPUT_BASE:-$HOME/.cache/hakmem-fuzz/$(pwd -P | md5sum | cut -c1-12)}
 rss=${FUZZ_RSS_MB:-2048}
 read -r -a configs <<<"${FUZZ_CONFIGS:-list heap l0steal counted checked}"
 
