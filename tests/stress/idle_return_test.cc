@@ -96,20 +96,6 @@ uint64_t Policy(const char *name, uint64_t fallback) {
   return v == UINT64_MAX ? fallback : v;
 }
 
-// /proc/self/statm without allocating (fopen would call malloc).
-size_t RssNow() {
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[128];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  unsigned long pages = 0, resident = 0;
-  if (sscanf(buf, "%lu %lu", &pages, &resident) != 2) return 0;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
 // One slab-pool operation: a new thread takes a slab for its first block
 // and gives it back when it exits.
 void PoolOp() {
@@ -168,7 +154,7 @@ TEST(IdleReturn, SmallBlocksOfAnIdleAndThenExitedThread) {
   // the reserve.
   const uint64_t round_slabs = kRound / kSlab;
   const uint64_t expect_hot = round_slabs > 4 + reserve ? 2 * (round_slabs - 4 - reserve) : 0;
-  const size_t rss0 = RssNow();
+  const size_t rss0 = hkstress::RssBytes();
   const hak_stats_t st0 = hkstress::Stats();
 
   std::thread worker([&] {
@@ -228,7 +214,7 @@ TEST(IdleReturn, SmallBlocksOfAnIdleAndThenExitedThread) {
   auto grown = [rss0](size_t rss) { return rss - std::min(rss, rss0); };
 
   // ---- idle ------------------------------------------------------------------
-  const size_t rss1 = RssNow();
+  const size_t rss1 = hkstress::RssBytes();
   const hak_stats_t st1 = hkstress::Stats();
   const uint64_t active1 = st1.slabs_active - std::min(st1.slabs_active, st0.slabs_active);
   const uint64_t dirty1 = unpurged(peak, freed);
@@ -242,7 +228,7 @@ TEST(IdleReturn, SmallBlocksOfAnIdleAndThenExitedThread) {
   }
 
   LetDecayRun(delay_ms);
-  const size_t rss2 = RssNow();
+  const size_t rss2 = hkstress::RssBytes();
   const hak_stats_t st2 = hkstress::Stats();
   const uint64_t decayed2 = (st2.os_purged_bytes - st1.os_purged_bytes) / kSlab;
   const uint64_t active2 = st2.slabs_active - std::min(st2.slabs_active, st0.slabs_active);
@@ -262,7 +248,7 @@ TEST(IdleReturn, SmallBlocksOfAnIdleAndThenExitedThread) {
   }
   cv.notify_all();
   worker.join();
-  const size_t rss3 = RssNow();
+  const size_t rss3 = hkstress::RssBytes();
   const hak_stats_t st3 = hkstress::Stats();
   const uint64_t dirty3 = unpurged(st2, st3);
   printf("exited: %lld slabs ACTIVE beyond the start, %llu EMPTY unpurged, RSS +%zu MiB\n",
@@ -276,7 +262,7 @@ TEST(IdleReturn, SmallBlocksOfAnIdleAndThenExitedThread) {
   }
 
   LetDecayRun(delay_ms);
-  const size_t rss4 = RssNow();
+  const size_t rss4 = hkstress::RssBytes();
   const hak_stats_t st4 = hkstress::Stats();
   const uint64_t decayed4 = (st4.os_purged_bytes - st3.os_purged_bytes) / kSlab;
   printf("exited, after the decay: %llu slabs purged, RSS +%zu MiB\n", static_cast<unsigned long long>(decayed4),

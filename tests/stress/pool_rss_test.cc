@@ -44,20 +44,6 @@ constexpr uint64_t kItems = 3000000;  // natively; divided by Slowdown()
 constexpr unsigned kSamples = 240;
 constexpr size_t kSlab = 64 * 1024;
 
-// /proc/self/statm without allocating (fopen would call malloc).
-size_t RssNow() {
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[128];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  unsigned long pages = 0, resident = 0;
-  if (sscanf(buf, "%lu %lu", &pages, &resident) != 2) return 0;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
 struct Item {
   unsigned char *p;
   size_t size;
@@ -191,7 +177,7 @@ TEST(PoolRss, ProducerConsumerPoolStaysFlat) {
         uint64_t n = produced.fetch_add(1, std::memory_order_relaxed) + 1;
         if (n % sample_every == 0) {
           hak_stats_t st = hkstress::Stats();
-          Sample s{RssNow(), st.slabs_active * kSlab + st.large_live_bytes + st.large_cached_bytes,
+          Sample s{hkstress::RssBytes(), st.slabs_active * kSlab + st.large_live_bytes + st.large_cached_bytes,
                    st.os_mapped_bytes};
           std::lock_guard<std::mutex> l(sample_mu);
           if (samples.size() < samples.capacity()) samples.push_back(s);

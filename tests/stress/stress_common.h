@@ -19,6 +19,7 @@
 #define HAKMEM_TESTS_STRESS_STRESS_COMMON_H
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -228,13 +229,19 @@ inline size_t RequiredAlign(size_t size) {
 }
 
 // ---- process numbers -----------------------------------------------------------
+// Resident bytes from /proc/self/statm, without allocating (fopen would
+// call malloc, which would disturb what is being measured).
 inline size_t RssBytes() {
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
   unsigned long pages = 0, resident = 0;
-  int n = fscanf(f, "%lu %lu", &pages, &resident);
-  fclose(f);
-  return n == 2 ? resident * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+  if (sscanf(buf, "%lu %lu", &pages, &resident) != 2) return 0;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
 inline hak_stats_t Stats() {

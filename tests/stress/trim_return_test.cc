@@ -38,20 +38,6 @@ using hkstress::kMiB;
 constexpr unsigned kSmallClasses = 26;  // C0..C7 tiny, C8..C25 mid
 constexpr size_t kTrimBound = 8 * kMiB;
 
-// /proc/self/statm without allocating (fopen would call malloc).
-size_t RssNow() {
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[128];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  unsigned long pages = 0, resident = 0;
-  if (sscanf(buf, "%lu %lu", &pages, &resident) != 2) return 0;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
 struct Range {
   size_t min, max, total;
 };
@@ -70,7 +56,7 @@ TEST(TrimReturn, TrimReleasesAtOnce) {
   std::vector<void *> blocks;
   blocks.reserve(200000 / slow + 1000);
   size_t total = 0;
-  const size_t rss0 = RssNow();
+  const size_t rss0 = hkstress::RssBytes();
   const hak_stats_t st0 = hkstress::Stats();
   for (const Range &r : ranges) {
     for (size_t sum = 0; sum < r.total;) {
@@ -83,7 +69,7 @@ TEST(TrimReturn, TrimReleasesAtOnce) {
       total += n;
     }
   }
-  const size_t rss1 = RssNow();
+  const size_t rss1 = hkstress::RssBytes();
   const hak_stats_t st1 = hkstress::Stats();
   if (check_rss) {
     ASSERT_GE(rss1 - rss0, total * 8 / 10) << "the working set is not resident";
@@ -91,10 +77,10 @@ TEST(TrimReturn, TrimReleasesAtOnce) {
 
   for (size_t i = 0; i < blocks.size(); i++) std::swap(blocks[i], blocks[(i * 7919) % blocks.size()]);
   for (void *p : blocks) T_FREE(p);
-  const size_t rss2 = RssNow();
+  const size_t rss2 = hkstress::RssBytes();
 
   const int first = T_TRIM(0);
-  const size_t rss3 = RssNow();
+  const size_t rss3 = hkstress::RssBytes();
   const hak_stats_t st3 = hkstress::Stats();
   const int second = T_TRIM(0);  // nothing left to release
   const hak_stats_t st4 = hkstress::Stats();
