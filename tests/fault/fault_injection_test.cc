@@ -36,7 +36,7 @@
 
 #include "hakmem/core/os.h"
 #include "hakmem/hakmem.h"
-#include "tests/fault/fault_support.h"
+#include "tests/stress/stress_support.h"
 
 #ifndef HAK_FAULT_MALLOC
 #error "compile with -DHAK_FAULT_MALLOC=0 (hak_* API) or =1 (malloc override)"
@@ -351,18 +351,18 @@ void ExpectEverythingWorks(const char *when) {
   T_FREE(p);
   EXPECT_EQ(h.Corrupt(), 0u);
   h.FreeAll();
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
 }
 
 class FaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
     hk_os_fault_clear_all();
-    ASSERT_EQ(hkt_fault_seg_check(), 0);
+    ASSERT_EQ(hkt_stress_seg_check(), 0);
   }
   void TearDown() override {
     hk_os_fault_clear_all();
-    EXPECT_EQ(hkt_fault_seg_check(), 0);
+    EXPECT_EQ(hkt_stress_seg_check(), 0);
   }
 };
 
@@ -667,7 +667,7 @@ TEST_F(FaultTest, EveryMapFails) {
   EXPECT_LE(s1.os_mapped_bytes, s_start.os_mapped_bytes);
   EXPECT_EQ(before.Corrupt(), 0u);
   EXPECT_EQ(got.Corrupt(), 0u);
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
   for (Exhaust *e : ex) {
     e->held.FreeAll();
     delete e;
@@ -675,7 +675,7 @@ TEST_F(FaultTest, EveryMapFails) {
   got.FreeAll();
   before.FreeAll();
   T_TRIM(0);
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
   ExpectEverythingWorks("after every map failed");
 }
 
@@ -772,7 +772,7 @@ TEST_F(FaultTest, SuperSlabSizeMapsFail) {
   }
   EXPECT_NE(hugep, nullptr) << "huge maps were not to fail";
   EXPECT_GE(injected, 3u);
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
   T_FREE(hugep);
   tiny.held.FreeAll();
   mid.held.FreeAll();
@@ -913,7 +913,7 @@ TEST_F(FaultTest, NewThreadsWhileMapsFail) {
   EXPECT_EQ(live_delta, 0u);
   EXPECT_EQ(late->o.bad, 0u) << late->o.first_bad;
   EXPECT_GE(late->o.nomem, 1u) << "the huge request cannot succeed";
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
 
   // The OS recovers: every thread gets its record and works.
   for (Worker *w : workers) w->Command(Worker::kWork);
@@ -925,7 +925,7 @@ TEST_F(FaultTest, NewThreadsWhileMapsFail) {
     delete w;
   }
   EXPECT_EQ(Stats().threads_live, live_base);
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
 }
 
 // Two threads allocate and free (also each other's blocks) while the main
@@ -1040,7 +1040,7 @@ TEST_F(FaultTest, TwoThreadsWhileFailureToggles) {
     EXPECT_EQ(res[id].huge_failed, res[id].huge_windows) << "thread " << id;
     EXPECT_GE(res[id].huge_windows, static_cast<uint64_t>((kWindows + 1) / 2)) << "thread " << id;
   }
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
   T_TRIM(0);
   ExpectEverythingWorks("after failures toggled under two threads");
 }
@@ -1103,7 +1103,7 @@ TEST_P(PurgeFaultTest, FreesAndTrimKeepMemoryThenPurgeWorksAgain) {
   EXPECT_GT(injected, 0u);
   EXPECT_EQ(s1.os_purged_bytes, s0.os_purged_bytes) << "no purge succeeded, none may be counted";
   EXPECT_GE(s1.large_cached_bytes, large_freed) << "freed spans the OS would not take stay cached";
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
 
   // The OS takes memory back again: one trim purges every cached span.
   T_TRIM(0);
@@ -1157,7 +1157,7 @@ TEST_F(FaultTest, UnmapFailsAndMemoryIsKept) {
   EXPECT_GE(injected, 3u) << "two huge blocks and a large segment or a SuperSlab";
   EXPECT_GE(s1.os_mapped_bytes, s0.os_mapped_bytes + 2 * kHuge) << "refused unmaps stay counted as mapped";
   EXPECT_EQ(s1.large_live, s0.large_live);
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
   const uint64_t munmaps = Stats().os_munmap_calls;
   ExpectEverythingWorks("after unmaps failed");
   T_TRIM(0);
@@ -1236,7 +1236,7 @@ TEST_F(FaultTest, RandomFailuresKeepEveryBlockIntact) {
   EXPECT_GT(o.nomem, 0u);
   EXPECT_GT(inj_map, 0u);
   EXPECT_GT(inj_purge, 0u);
-  EXPECT_EQ(hkt_fault_seg_check(), 0);
+  EXPECT_EQ(hkt_stress_seg_check(), 0);
   for (Blk &b : slot) {
     if (b.p == nullptr) continue;
     EXPECT_TRUE(Intact(b.p, b.n, b.key));

@@ -42,7 +42,7 @@
 #include <vector>
 
 #include "hakmem/hakmem.h"
-#include "tests/fuzz/fuzz_support.h"
+#include "tests/stress/stress_support.h"
 
 namespace hkfuzz {
 
@@ -912,7 +912,7 @@ bool HasOps(int lane, const std::vector<Op>& ops, size_t from, size_t to) {
 }
 
 void SegCheck(Lane& l) {
-  const int bad = hkt_fuzz_seg_check();
+  const int bad = hkt_stress_seg_check();
   if (bad != 0) Violation(l, "hk_seg_check found %d problems (reported above)", bad);
 }
 
