@@ -1,5 +1,5 @@
-/* hakmem/alloc.c — thread caches, initialisation and the malloc family
- * (see alloc.h). */
+/* hakmem/alloc.c — thread records, initialisation, the slow halves of
+ * malloc and free, and the rest of the malloc family (see alloc.h). */
 #define _GNU_SOURCE
 #include "hakmem/alloc.h"
 
@@ -15,44 +15,34 @@
 #include "hakmem/core/os.h"
 #include "hakmem/core/report.h"
 #include "hakmem/core/size_class.h"
+#include "hakmem/free_fast.h"
 #include "hakmem/front/front.h"
 #include "hakmem/front/l0.h"
-#include "hakmem/front/tiny_heap.h"
+#include "hakmem/malloc_fast.h"
 #include "hakmem/mid/mid.h"
 #include "hakmem/policy/policy.h"
 #include "hakmem/segment/segment.h"
 #include "hakmem/stats/stats.h"
+#include "hakmem/thread.h"
 
-/* ---- per-thread cache ------------------------------------------------- */
+/* ---- per-thread record ------------------------------------------------ */
 
-typedef struct hk_thread {
-  hk_tiny_cache_t tiny; /* first: the fast paths index from here */
-  uint8_t route[HAK_SMALL_CLASSES]; /* HK_ROUTE_* per class, copied at thread set-up */
-  hk_tiny_heap_t heap;
-  hk_l0_t l0;
-  hk_mid_cache_t mid;
-  hk_stats_thread_t stats;
-  struct hk_thread *next_all, *prev_all;
-  struct hk_thread *next_free;
-} hk_thread_t;
-
-/* The empty thread: every list empty and owner of nothing, so a thread's
- * first malloc and free fall into the slow path, which sets the thread up.
- * The fast paths never write to it. */
 #define LEGACY_ROUTES                                                                         \
   {HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_LIST,  \
    HK_ROUTE_LIST, HK_ROUTE_LIST, HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
    HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
    HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
    HK_ROUTE_MID,  HK_ROUTE_MID}
-/* Its routes are the legacy ones: whatever the policy, the empty lists and
- * rings send the first call to the slow path. */
-static hk_thread_t g_empty_thread = {.route = LEGACY_ROUTES};
+/* The empty thread: its pages have no free blocks, its rings are empty and
+ * it owns nothing, so a thread's first malloc and free fall into the slow
+ * paths, which set the thread up. The fast paths never write to it. */
+hk_thread_t hk_empty_thread = {.tiny = {.page = {[0 ... HK_TINY_GRANULES - 1] = &hk_tiny_no_page}},
+                               .route = LEGACY_ROUTES};
 /* Threads past their key destructor share this one, under g_late_lock. */
 static hk_thread_t g_late_thread;
 static hk_lock_t g_late_lock;
 
-static HAK_TLS hk_thread_t *t_thread = &g_empty_thread;
+HAK_TLS hk_thread_t *hk_t_thread = &hk_empty_thread;
 static HAK_TLS bool t_exited;
 
 static hk_lock_t g_threads_lock;
@@ -63,25 +53,26 @@ static uint64_t g_threads_live;
 static hk_lock_t g_init_lock;
 static hk_atomic_u32 g_initialised;
 static pthread_key_t g_thread_key;
-static uint32_t g_drain_interval;
 
-/* The class -> route table, fixed at initialisation from the policy snapshot
- * (written before g_initialised is released; every thread copies it into its
- * record when it sets up, so the fast paths read it next to their lists). */
+/* The class -> route table and what follows from it, fixed at
+ * initialisation from the policy snapshot (written before g_initialised is
+ * released; every thread copies route and owner tags into its record). */
 static uint8_t g_route[HAK_SMALL_CLASSES] = LEGACY_ROUTES;
-static uint8_t g_meta[HAK_TINY_CLASSES]; /* meta mode of each TinyHeap class */
-static uint8_t g_stats_level;            /* HK_STATS_* */
+static uint8_t g_tag[HAK_SMALL_CLASSES];  /* HK_TAG_* of each class */
+static uint8_t g_meta[HAK_TINY_CLASSES];  /* meta mode of each tiny class */
+static uint8_t g_fast[HAK_TINY_CLASSES];  /* tiny class on the fast route */
+static uint8_t g_stats_level;             /* HK_STATS_* */
 static uint8_t g_l0_counted;
 /* Checked mode (HAKMEM_CHECK=1): small blocks carry a live bit (segment box);
- * every operation takes the out-of-line (counted) routes and checks it. */
+ * every operation takes the slow (counted) routes and checks it. */
 static uint8_t g_checked;
 static uint8_t g_l0_leftover;
 static uint8_t g_stats_dump;
 
 static void thread_cache_init(hk_thread_t *t) {
   memcpy(t->route, g_route, sizeof(t->route));
-  hk_tiny_cache_init(&t->tiny, g_drain_interval);
-  hk_tiny_heap_init(&t->heap, g_meta);
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) t->own[c] = (uintptr_t)t | g_tag[c];
+  hk_tiny_init(&t->tiny, g_meta, g_fast);
   t->l0.leftover = g_l0_leftover;
 }
 
@@ -90,24 +81,40 @@ static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
+/* The tags follow from the routes: the fast routes are the plain page route
+ * (LIST, and HEAP in meta modes SAFE and ULTRA: the same pages, synced at
+ * page boundaries) and the plain mid route. */
+static void routes_init(const hk_policy_t *pol) {
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
+    unsigned r = pol->route[c];
+    unsigned base = r & HK_ROUTE_BASE_MASK;
+    g_route[c] = (uint8_t)r;
+    if (c < HAK_TINY_CLASSES) {
+      bool heap = base == HK_ROUTE_HEAP;
+      g_meta[c] = heap ? pol->meta_mode[c] : HK_META_SAFE;
+      g_fast[c] = r == HK_ROUTE_LIST || (r == HK_ROUTE_HEAP && g_meta[c] != HK_META_PER_OP);
+      g_tag[c] = g_fast[c] ? HK_TAG_TINY : HK_TAG_SLOW;
+    } else {
+      g_tag[c] = r == HK_ROUTE_MID ? HK_TAG_MID : HK_TAG_SLOW;
+    }
+  }
+}
+
 static void global_init(void) {
   if (HAK_LIKELY(hk_atomic_load_acquire(&g_initialised))) return;
   hk_lock(&g_init_lock);
   if (!hk_atomic_load_relaxed(&g_initialised)) {
     const hk_policy_t *pol = hk_policy_get();
+    routes_init(pol);
     hk_seg_config_t seg = {.lru_max = (uint32_t)pol->ss_lru_max,
                            .dirty_empty_max = (uint32_t)pol->empty_slab_reserve,
                            .count_sources = pol->stats_level >= HK_STATS_BOUNDARY,
                            .checked = (uint8_t)pol->check};
-    seg.heap_mask = pol->heap_mask;
-    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
-      g_meta[c] = ((pol->heap_mask >> c) & 1u) ? pol->meta_mode[c] : HK_META_PER_OP;
-      seg.meta_mode[c] = g_meta[c];
-    }
-    for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
-      g_route[c] = pol->route[c];
-      seg.route[c] = pol->route[c];
-    }
+    /* Every tiny class lives on pages (the tiny front); the mid classes on
+     * slabs refilled in batches (the mid rings). */
+    seg.heap_mask = 0xff;
+    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) seg.meta_mode[c] = g_meta[c];
+    for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) seg.route[c] = pol->route[c];
     hk_seg_configure(&seg);
     g_stats_level = pol->stats_level;
     g_l0_counted = pol->l0_stats;
@@ -117,7 +124,6 @@ static void global_init(void) {
     hk_large_config_t large = {.cache_bytes = (size_t)pol->large_cache_bytes,
                                .purge_delay_ms = (uint32_t)pol->large_purge_delay_ms};
     hk_large_configure(&large);
-    g_drain_interval = (uint32_t)pol->tiny_sll_drain_interval;
     if (pthread_key_create(&g_thread_key, thread_exit) != 0) {
       hk_fatal("initialisation: pthread_key_create failed: thread caches could not be returned");
     }
@@ -138,7 +144,8 @@ static hk_thread_t *thread_record_new(void) {
   if (t != NULL) {
     g_thread_free = t->next_free;
   } else {
-    /* Records come from the OS, a 64 KiB batch at a time. */
+    /* Records come from the OS, a 64 KiB batch at a time (64-byte aligned:
+     * the owner tags live in the low bits of their addresses). */
     void *mem;
     size_t batch = hk_bits_align_up(sizeof(hk_thread_t), HAK_CACHE_LINE);
     if (hk_os_reserve_aligned(HAK_SLAB_SIZE, hk_os_page_size(), true, &mem) == 0) {
@@ -175,30 +182,29 @@ static void thread_record_free_locked(hk_thread_t *t) {
   g_thread_free = t;
 }
 
-/* The calling thread's cache, creating it on first use. NULL means "use the
- * shared late cache" (thread already past its destructor, or no memory). */
+/* The calling thread's record, creating it on first use. NULL means "use the
+ * shared late record" (thread already past its destructor, or no memory). */
 static HAK_NOINLINE hk_thread_t *thread_get_slow(void) {
   global_init();
   /* global_init may have allocated (pthread_atfork keeps its handlers in
    * malloc'ed memory once there are many): that nested call already set this
    * thread up. */
-  if (t_thread != &g_empty_thread) return t_thread;
+  if (hk_t_thread != &hk_empty_thread) return hk_t_thread;
   if (t_exited) return NULL;
   hk_thread_t *t = thread_record_new();
   if (t == NULL) return NULL;
   thread_cache_init(t);
-  t_thread = t;
+  hk_t_thread = t;
   pthread_setspecific(g_thread_key, t);
   return t;
 }
 
 static void thread_exit(void *arg) {
   hk_thread_t *t = (hk_thread_t *)arg;
-  t_thread = &g_empty_thread;
+  hk_t_thread = &hk_empty_thread;
   t_exited = true;
   hk_l0_flush(&t->l0, &t->tiny);
-  hk_tiny_cache_release(&t->tiny);
-  hk_tiny_heap_release(&t->heap);
+  hk_tiny_release(&t->tiny);
   hk_mid_cache_release(&t->mid);
   hk_stats_retire(&t->stats);
   hk_lock(&g_threads_lock);
@@ -232,14 +238,13 @@ static void fork_child(void) {
   hk_lock_reset(&g_init_lock);
   /* Only the forking thread lives on: the other threads' slabs become
    * abandoned so that the child can adopt them. Blocks that sat in their
-   * caches stay counted as in use (bounded by the cache sizes). */
-  hk_thread_t *self = t_thread;
+   * rings and magazines stay counted as in use (bounded by their sizes). */
+  hk_thread_t *self = hk_t_thread;
   hk_thread_t *t = g_threads;
   while (t != NULL) {
     hk_thread_t *next = t->next_all;
     if (t != self) {
-      for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->tiny.seg[c]);
-      for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->heap.seg[c]);
+      hk_tiny_abandon_after_fork(&t->tiny);
       for (unsigned c = 0; c < HAK_MID_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->mid.seg[c]);
       /* Unlinked but never reused: its address is an owner token, and a slab
        * the dead thread held outside its lists at fork time (mid-refill)
@@ -251,22 +256,9 @@ static void fork_child(void) {
   }
 }
 
-/* ---- malloc --------------------------------------------------------- */
+/* ---- malloc: the slow half --------------------------------------------- */
 
 HAK_INLINE bool counting(unsigned level) { return HAK_UNLIKELY(g_stats_level >= level); }
-
-static HAK_NOINLINE void *alloc_on(hk_thread_t *t, size_t size, unsigned cls) {
-  uintptr_t owner = (uintptr_t)t;
-  if (cls < HAK_SMALL_CLASSES) {
-    switch (t->route[cls] & HK_ROUTE_BASE_MASK) {
-      case HK_ROUTE_HEAP: return hk_tiny_heap_alloc_slow(&t->heap, cls, owner);
-      case HK_ROUTE_MID: return hk_mid_alloc_slow(&t->mid, cls, owner);
-      default: return hk_tiny_alloc_slow(&t->tiny, cls, owner); /* LIST, L0 */
-    }
-  }
-  bool zeroed;
-  return hk_large_alloc(size, HAK_CACHE_LINE, &zeroed);
-}
 
 /* Checked mode: p (from any allocation path) goes to the program now. A bit
  * already set means the allocator handed out a block the program holds: a
@@ -280,109 +272,80 @@ static void checked_alloc(void *p) {
   }
 }
 
-static HAK_NOINLINE void *malloc_slow_body(size_t size);
-
-static HAK_NOINLINE void *malloc_slow(size_t size) {
-  void *p = malloc_slow_body(size);
-  if (HAK_UNLIKELY(g_checked) && p != NULL) checked_alloc(p);
+/* A small class's malloc that the fast path did not finish, on thread t
+ * (the caller's, or the late record under its lock). *event: HK_ST_FAST
+ * when a counted route served it without a refill, else HK_ST_SLOW. */
+static void *alloc_small(hk_thread_t *t, unsigned cls, unsigned *event) {
+  uintptr_t owner = t->own[cls];
+  unsigned r = t->route[cls] & HK_ROUTE_BASE_MASK;
+  void *p;
+  *event = HK_ST_SLOW;
+  if (cls >= HAK_TINY_CLASSES) {
+    p = hk_mid_alloc_fast(&t->mid, cls);
+    if (p != NULL) *event = HK_ST_FAST;
+    else p = hk_mid_alloc_slow(&t->mid, cls, owner);
+    return p;
+  }
+  if (r == HK_ROUTE_L0) {
+    p = hk_l0_pop(&t->l0, cls);
+    if (g_l0_counted) hk_stat_inc(&t->stats.l0[cls][p != NULL ? HK_L0_HIT : HK_L0_MISS]);
+    if (p != NULL) {
+      *event = HK_ST_FAST;
+      return p;
+    }
+  }
+  hk_slab_t *s = t->tiny.seg[cls].current;
+  if (s != NULL && s->free != NULL) *event = HK_ST_FAST;
+  p = hk_tiny_alloc_slow(&t->tiny, cls, owner);
+  /* Leftover supply: the magazine takes blocks of the page malloc used. */
+  if (r == HK_ROUTE_L0 && p != NULL && t->l0.leftover) hk_l0_fill(&t->l0, &t->tiny, cls);
   return p;
 }
 
-static HAK_NOINLINE void *malloc_slow_body(size_t size) {
-  hk_thread_t *t = t_thread;
-  if (t == &g_empty_thread) t = thread_get_slow();
+static void *alloc_on(hk_thread_t *t, size_t size, unsigned cls, unsigned *event) {
+  if (cls < HAK_SMALL_CLASSES) return alloc_small(t, cls, event);
+  bool zeroed;
+  *event = HK_ST_SLOW;
+  return hk_large_alloc(size, HAK_CACHE_LINE, &zeroed);
+}
+
+static void count_malloc(hk_thread_t *t, unsigned cls, unsigned event, bool ok) {
+  if (cls >= HAK_SMALL_CLASSES || !counting(HK_STATS_BOUNDARY)) return;
+  if (!ok) {
+    if (event != HK_ST_FALLBACK) hk_stat_inc(&t->stats.cls[cls][HK_ST_PREPARE_FAIL]);
+    hk_stat_inc(&t->stats.cls[cls][HK_ST_FAIL]);
+  } else if (event != HK_ST_FAST || counting(HK_STATS_ALL)) {
+    hk_stat_inc(&t->stats.cls[cls][event]);
+  }
+}
+
+void *hk_malloc_slow(size_t size) {
+  hk_thread_t *t = hk_t_thread;
+  if (t == &hk_empty_thread) t = thread_get_slow();
   unsigned cls = hk_size_class(size);
-  void *p;
   unsigned event;
+  void *p;
   if (HAK_LIKELY(t != NULL)) {
-    p = alloc_on(t, size, cls);
-    event = HK_ST_SLOW;
+    p = alloc_on(t, size, cls, &event);
+    count_malloc(t, cls, event, p != NULL);
   } else {
     t = &g_late_thread;
     hk_lock(&g_late_lock);
-    p = alloc_on(t, size, cls);
-    event = HK_ST_FALLBACK;
-    if (cls < HAK_SMALL_CLASSES && counting(HK_STATS_BOUNDARY)) {
-      hk_stat_inc(&t->stats.cls[cls][p != NULL ? event : HK_ST_FAIL]);
-    }
+    p = alloc_on(t, size, cls, &event);
+    count_malloc(t, cls, HK_ST_FALLBACK, p != NULL);
     hk_unlock(&g_late_lock);
-    if (HAK_UNLIKELY(p == NULL)) errno = ENOMEM;
-    return p;
   }
-  if (cls < HAK_SMALL_CLASSES && counting(HK_STATS_BOUNDARY)) {
-    if (p != NULL) {
-      hk_stat_inc(&t->stats.cls[cls][event]);
-    } else {
-      hk_stat_inc(&t->stats.cls[cls][HK_ST_PREPARE_FAIL]);
-      hk_stat_inc(&t->stats.cls[cls][HK_ST_FAIL]);
-    }
+  if (HAK_UNLIKELY(p == NULL)) {
+    errno = ENOMEM;
+    return NULL;
   }
-  if (HAK_UNLIKELY(p == NULL)) errno = ENOMEM;
+  if (HAK_UNLIKELY(g_checked)) checked_alloc(p);
   return p;
 }
 
-/* A counted route (stats box on, or L0 statistics): the route's fast path
- * with its counters; the slow path counts for itself. */
-static HAK_NOINLINE void *malloc_counted(hk_thread_t *t, size_t size, unsigned cls, unsigned r) {
-  if (t == &g_empty_thread) return malloc_slow(size); /* never written to */
-  void *p;
-  switch (r & HK_ROUTE_BASE_MASK) {
-    case HK_ROUTE_LIST: p = hk_tiny_alloc_fast(&t->tiny, cls); break;
-    case HK_ROUTE_HEAP: p = hk_tiny_heap_alloc_fast(&t->heap, cls); break;
-    case HK_ROUTE_L0:
-      p = hk_l0_pop(&t->l0, cls);
-      if (g_l0_counted) hk_stat_inc(&t->stats.l0[cls][p != NULL ? HK_L0_HIT : HK_L0_MISS]);
-      if (p == NULL) p = hk_tiny_alloc_fast(&t->tiny, cls);
-      break;
-    default: p = hk_mid_alloc_fast(&t->mid, cls); break;
-  }
-  if (p == NULL) return malloc_slow(size);
-  if (counting(HK_STATS_ALL)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FAST]);
-  if (g_checked) checked_alloc(p);
-  return p;
-}
+void *hk_api_malloc(size_t size) { return hk_malloc_fast(size); }
 
-/* size -> class -> route -> one branch per route; counted routes (stats)
- * compare unequal to every plain route and take malloc_counted. */
-void *hk_api_malloc(size_t size) {
-#ifdef HAKMEM_GATE_SLOWDOWN
-  /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=1,
-   * see hakmem/BUILD.bazel): a deliberate extra loop of HAKMEM_GATE_SLOWDOWN
-   * iterations (4: about 5% of the "mixed" workload's time), which ci/gate.sh
-   * GATE_INJECT_SLOWDOWN=1 uses to check that the regression gate catches a
-   * slowdown of that size. */
-  for (unsigned spin = 0; spin < (unsigned)(HAKMEM_GATE_SLOWDOWN); spin++) __asm__ volatile("" : "+r"(spin));
-#endif
-  hk_thread_t *t = t_thread;
-  if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
-    unsigned cls = hk_tiny_class(size);
-    unsigned r = t->route[cls];
-    void *p;
-    if (HAK_LIKELY(r == HK_ROUTE_LIST)) {
-      p = hk_tiny_alloc_fast(&t->tiny, cls);
-    } else if (r == HK_ROUTE_HEAP) {
-      p = hk_tiny_heap_alloc_fast(&t->heap, cls);
-    } else if (r == HK_ROUTE_L0) {
-      p = hk_l0_pop(&t->l0, cls);
-      if (p == NULL) p = hk_tiny_alloc_fast(&t->tiny, cls);
-    } else {
-      return malloc_counted(t, size, cls, r);
-    }
-    if (HAK_LIKELY(p != NULL)) return p;
-  } else if (size <= HAK_MID_MAX) {
-    unsigned cls = hk_mid_class(size);
-    unsigned r = t->route[cls];
-    if (HAK_LIKELY(r == HK_ROUTE_MID)) {
-      void *p = hk_mid_alloc_fast(&t->mid, cls);
-      if (HAK_LIKELY(p != NULL)) return p;
-    } else {
-      return malloc_counted(t, size, cls, r);
-    }
-  }
-  return malloc_slow(size);
-}
-
-/* ---- free ------------------------------------------------------------------- */
+/* ---- free: the slow half ------------------------------------------------------ */
 
 static HAK_COLD HAK_NORETURN void invalid_free(const char *fn, const void *p, const char *what) {
   hk_fatal("%s(): %s %p", fn, what, p);
@@ -427,39 +390,44 @@ static hk_slab_t *checked_slab(const char *fn, const void *p, hk_slab_t *s) {
   return s;
 }
 
+/* Owner-side free of a checked block start p of slab s on thread t, by the
+ * class's route; counts it for the stats box. */
 static void free_on(hk_thread_t *t, hk_slab_t *s, void *p) {
   unsigned cls = s->cls;
-  switch (t->route[cls] & HK_ROUTE_BASE_MASK) {
-    case HK_ROUTE_HEAP: hk_tiny_heap_free_slow(&t->heap, s, p); break;
-    case HK_ROUTE_MID: hk_mid_free_local(&t->mid, s, p); break;
-    case HK_ROUTE_L0:
-      if (t->l0.mag[cls].n != 0 && t->l0.mag[cls].slot[t->l0.mag[cls].n - 1] == p) {
-        hk_fatal("free(): double free of %p (tiny block size %u, L0 magazine)", p, s->block_size);
-      }
-      hk_tiny_free_slow(&t->tiny, s, p);
-      break;
-    default: hk_tiny_free_slow(&t->tiny, s, p); break;
+  unsigned event = HK_ST_FREE_FAST;
+  if (cls >= HAK_TINY_CLASSES) {
+    if (!hk_mid_free_fast(&t->mid, s, p)) {
+      hk_mid_free_local(&t->mid, s, p);
+      event = HK_ST_FREE_SLOW;
+    }
+  } else if ((t->route[cls] & HK_ROUTE_BASE_MASK) == HK_ROUTE_L0) {
+    if (hk_l0_is_top(&t->l0, cls, p)) {
+      hk_fatal("free(): double free of %p (tiny block size %u, L0 magazine)", p, s->block_size);
+    }
+    bool to_mag = !t->l0.leftover && (hk_block_t *)p != s->free && hk_l0_push(&t->l0, cls, p);
+    if (g_l0_counted) hk_stat_inc(&t->stats.l0[cls][to_mag ? HK_L0_PUSH : HK_L0_PASS]);
+    if (!to_mag) {
+      if (s->live <= 1) event = HK_ST_FREE_SLOW;
+      hk_tiny_free_local(&t->tiny, s, p);
+    }
+  } else {
+    if (s->live <= 1) event = HK_ST_FREE_SLOW; /* the page empties: a boundary */
+    hk_tiny_free_local(&t->tiny, s, p);
   }
-  if (counting(HK_STATS_BOUNDARY)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_SLOW]);
+  if (event == HK_ST_FREE_SLOW ? counting(HK_STATS_BOUNDARY) : counting(HK_STATS_ALL)) {
+    hk_stat_inc(&t->stats.cls[cls][event]);
+  }
 }
 
 static void count_remote(unsigned cls) {
   if (!counting(HK_STATS_BOUNDARY)) return;
-  hk_thread_t *t = t_thread;
+  hk_thread_t *t = hk_t_thread;
   /* A thread that only frees has no record (and no counters) of its own. */
-  if (t != &g_empty_thread) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_REMOTE]);
+  if (t != &hk_empty_thread) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_REMOTE]);
   else hk_stats_count_shared(cls, HK_ST_FREE_REMOTE);
 }
 
-/* Every free the fast paths do not finish. The slab is looked up again here
- * rather than passed in: keeping it live costs the tiny fast path a saved
- * register. */
-static HAK_NOINLINE void free_slow_body(void *p, bool check);
-
-static HAK_NOINLINE void free_slow(void *p) { free_slow_body(p, g_checked); }
-
-/* check: checked mode's live bit not yet cleared by the caller. */
-static HAK_NOINLINE void free_slow_body(void *p, bool check) {
+void hk_free_slow(void *p) {
   if (p == NULL) return;
   hk_slab_t *s = hk_seg_slab_of(p);
   if (s == NULL) {
@@ -472,15 +440,18 @@ static HAK_NOINLINE void free_slow_body(void *p, bool check) {
     not_ours("free", p, e);
   }
   checked_slab("free", p, s);
-  if (check) checked_free("free", s, p);
-  uintptr_t owner = hk_atomic_load_relaxed(&s->owner);
-  hk_thread_t *t = t_thread;
+  if (g_checked) checked_free("free", s, p);
+  uintptr_t owner = hk_owner_token(hk_atomic_load_relaxed(&s->owner));
+  hk_thread_t *t = hk_t_thread;
   if (owner == (uintptr_t)t) {
     free_on(t, s, p);
   } else if (owner == (uintptr_t)&g_late_thread) {
     hk_lock(&g_late_lock);
-    if (hk_atomic_load_relaxed(&s->owner) == (uintptr_t)&g_late_thread) free_on(&g_late_thread, s, p);
-    else hk_seg_free_remote(s, p);
+    if (hk_owner_token(hk_atomic_load_relaxed(&s->owner)) == (uintptr_t)&g_late_thread) {
+      free_on(&g_late_thread, s, p);
+    } else {
+      hk_seg_free_remote(s, p);
+    }
     hk_unlock(&g_late_lock);
   } else {
     /* Not a byte of s after the push: the owner may drain, empty and
@@ -491,76 +462,7 @@ static HAK_NOINLINE void free_slow_body(void *p, bool check) {
   }
 }
 
-/* Owner-side mid free: the ring push, else the slow path. Kept out of line
- * (reached by a tail jump) so the tiny path of hk_api_free needs no frame. */
-static HAK_NOINLINE void free_mid_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
-  if (HAK_LIKELY(hk_mid_free_fast(&t->mid, s, p))) return;
-  free_slow(p);
-}
-
-/* Owner-side TinyHeap and L0 frees, out of line like free_mid_owned:
- * inlined into hk_api_free they cost the LIST path a stack frame (measured:
- * +11 instructions per op on mixed). */
-static HAK_NOINLINE void free_heap_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
-  if (HAK_LIKELY(hk_tiny_heap_free_fast(&t->heap, s, p))) return;
-  free_slow(p);
-}
-
-static HAK_NOINLINE void free_l0_owned(hk_thread_t *t, hk_slab_t *s, void *p) {
-  bool to_mag;
-  if (HAK_LIKELY(hk_l0_free(&t->l0, &t->tiny, s, p, &to_mag))) return;
-  free_slow(p);
-}
-
-/* A counted route's owner-side free (see malloc_counted). */
-static HAK_NOINLINE void free_counted(hk_thread_t *t, hk_slab_t *s, void *p, unsigned r) {
-  unsigned cls = s->cls;
-  bool done, to_mag = false;
-  if (g_checked) {
-    checked_slab("free", p, s);
-    checked_free("free", s, p);
-  }
-  switch (r & HK_ROUTE_BASE_MASK) {
-    case HK_ROUTE_LIST: done = hk_tiny_free_fast(&t->tiny, s, p); break;
-    case HK_ROUTE_HEAP: done = hk_tiny_heap_free_fast(&t->heap, s, p); break;
-    case HK_ROUTE_L0:
-      done = hk_l0_free(&t->l0, &t->tiny, s, p, &to_mag);
-      if (done && g_l0_counted) hk_stat_inc(&t->stats.l0[cls][to_mag ? HK_L0_PUSH : HK_L0_PASS]);
-      break;
-    default: done = hk_mid_free_fast(&t->mid, s, p); break;
-  }
-  if (!done) {
-    free_slow_body(p, false);
-    return;
-  }
-  if (counting(HK_STATS_ALL)) hk_stat_inc(&t->stats.cls[cls][HK_ST_FREE_FAST]);
-}
-
-void hk_api_free(void *p) {
-  hk_slab_t *s = hk_seg_slab_of(p);
-  if (HAK_LIKELY(s != NULL)) {
-    hk_thread_t *t = t_thread;
-    if (HAK_LIKELY(hk_atomic_load_relaxed(&s->owner) == (uintptr_t)t)) {
-      unsigned r = s->route;
-      if (HAK_LIKELY(r == HK_ROUTE_LIST)) {
-        if (HAK_LIKELY(hk_tiny_free_fast(&t->tiny, s, p))) return;
-      } else if (r == HK_ROUTE_MID) {
-        free_mid_owned(t, s, p);
-        return;
-      } else if (r == HK_ROUTE_HEAP) {
-        free_heap_owned(t, s, p);
-        return;
-      } else if (r == HK_ROUTE_L0) {
-        free_l0_owned(t, s, p);
-        return;
-      } else {
-        free_counted(t, s, p, r);
-        return;
-      }
-    }
-  }
-  free_slow(p);
-}
+void hk_api_free(void *p) { hk_free_fast(p); }
 
 /* ---- the rest of the family ------------------------------------------------ */
 
@@ -682,20 +584,15 @@ void *hk_api_pvalloc(size_t size) {
  * last: it is on top of the thread's cache for its class (the same test the
  * free paths make for an immediate double free). */
 static bool just_freed(const hk_slab_t *s, const void *p) {
-  hk_thread_t *t = t_thread;
-  if (hk_atomic_load_relaxed(&s->owner) != (uintptr_t)t || t == &g_empty_thread) return false;
+  hk_thread_t *t = hk_t_thread;
+  if (hk_owner_token(hk_atomic_load_relaxed(&s->owner)) != (uintptr_t)t || t == &hk_empty_thread) return false;
   unsigned cls = s->cls;
-  switch (t->route[cls] & HK_ROUTE_BASE_MASK) {
-    case HK_ROUTE_HEAP: return (const hk_block_t *)p == s->free;
-    case HK_ROUTE_MID: {
-      const hk_mid_ring_t *r = &t->mid.ring[cls - HAK_TINY_CLASSES];
-      return r->n != 0 && r->slot[r->n - 1] == p;
-    }
-    case HK_ROUTE_L0:
-      if (t->l0.mag[cls].n != 0 && t->l0.mag[cls].slot[t->l0.mag[cls].n - 1] == p) return true;
-      return (const hk_block_t *)p == t->tiny.list[cls].head;
-    default: return (const hk_block_t *)p == t->tiny.list[cls].head;
+  if (cls >= HAK_TINY_CLASSES) {
+    const hk_mid_ring_t *r = &t->mid.ring[cls - HAK_TINY_CLASSES];
+    return r->n != 0 && r->slot[r->n - 1] == p;
   }
+  if ((t->route[cls] & HK_ROUTE_BASE_MASK) == HK_ROUTE_L0 && hk_l0_is_top(&t->l0, cls, p)) return true;
+  return (const hk_block_t *)p == s->free;
 }
 
 static HAK_COLD HAK_NORETURN void realloc_of_freed(const void *p) {
@@ -736,11 +633,10 @@ void *hk_api_reallocarray(void *p, size_t n, size_t size) {
 
 int hk_api_trim(size_t pad) {
   (void)pad;
-  hk_thread_t *t = t_thread;
-  if (t != &g_empty_thread) {
+  hk_thread_t *t = hk_t_thread;
+  if (t != &hk_empty_thread) {
     hk_l0_flush(&t->l0, &t->tiny);
-    hk_tiny_flush(&t->tiny);
-    hk_tiny_heap_sync(&t->heap);
+    hk_tiny_sync(&t->tiny);
     hk_mid_flush(&t->mid);
   }
   size_t released = hk_seg_trim() + hk_large_trim();

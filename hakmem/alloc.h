@@ -1,12 +1,13 @@
 /* hakmem/alloc.h — HAKMEM's composition layer (internal to //hakmem).
  *
- * Owns: the per-thread cache (tiny front + mid rings + their slab sets), its
- * life cycle (lazy creation on a thread's first call, a pthread key
- * destructor at thread exit, pthread_atfork handlers), process
- * initialisation from the policy snapshot, and the routing of every malloc
- * family call: size -> class -> the class's route (TLS lists, TinyHeap, L0
- * magazine, mid pool; fixed at init by the policy box) or large objects;
- * counting for the stats box on counted routes and slow paths.
+ * Owns: the per-thread record (thread.h: tiny pages, mid rings, L0
+ * magazines, statistics) and its life cycle (lazy creation on a thread's
+ * first call, a pthread key destructor at thread exit, pthread_atfork
+ * handlers), process initialisation from the policy snapshot, the inline
+ * fast paths (malloc_fast.h, free_fast.h) and everything they hand over:
+ * the class's route when it is not the fast one (counted, PER_OP, L0,
+ * checked mode), remote frees, large objects, the diagnostics of bad
+ * pointers, and the rest of the malloc family.
  * Boundary: exports nothing itself; hakmem.c gives these functions their
  * public hak_* names and shim.c the malloc family's names. Every function
  * here has the contract of the C/POSIX function it is named after. */
@@ -18,7 +19,12 @@
 
 #include "hakmem/hakmem.h"
 
-void *hk_api_malloc(size_t size);
+/* The out-of-line halves of malloc_fast.h / free_fast.h: every malloc and
+ * free the inline fast paths do not finish. */
+void *hk_malloc_slow(size_t size);
+void hk_free_slow(void *p);
+
+void *hk_api_malloc(size_t size); /* the fast path, out of line (internal callers) */
 void hk_api_free(void *p);
 void *hk_api_calloc(size_t n, size_t size);
 void *hk_api_realloc(void *p, size_t size);

@@ -2,11 +2,13 @@
 #include "hakmem/hakmem.h"
 
 #include "hakmem/alloc.h"
+#include "hakmem/free_fast.h"
+#include "hakmem/malloc_fast.h"
 #include "hakmem/core/compiler.h"
 #include "hakmem/core/memops.h"
 
-HAK_EXPORT void *hak_malloc(size_t size) { return hk_api_malloc(size); }
-HAK_EXPORT void hak_free(void *p) { hk_api_free(p); }
+HAK_EXPORT void *hak_malloc(size_t size) { return hk_malloc_fast(size); }
+HAK_EXPORT void hak_free(void *p) { hk_free_fast(p); }
 HAK_EXPORT void *hak_calloc(size_t n, size_t size) { return hk_api_calloc(n, size); }
 HAK_EXPORT void *hak_realloc(void *p, size_t size) { return hk_api_realloc(p, size); }
 HAK_EXPORT void *hak_reallocarray(void *p, size_t n, size_t size) {

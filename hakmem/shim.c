@@ -13,13 +13,15 @@
 #include <stdlib.h>
 
 #include "hakmem/alloc.h"
+#include "hakmem/free_fast.h"
+#include "hakmem/malloc_fast.h"
 #include "hakmem/core/compiler.h"
 #include "hakmem/core/report.h"
 
 #define SHIM HAK_EXPORT
 
-SHIM void *malloc(size_t size) { return hk_api_malloc(size); }
-SHIM void free(void *p) { hk_api_free(p); }
+SHIM void *malloc(size_t size) { return hk_malloc_fast(size); }
+SHIM void free(void *p) { hk_free_fast(p); }
 SHIM void *calloc(size_t n, size_t size) { return hk_api_calloc(n, size); }
 SHIM void *realloc(void *p, size_t size) { return hk_api_realloc(p, size); }
 SHIM void *reallocarray(void *p, size_t n, size_t size) { return hk_api_reallocarray(p, n, size); }
@@ -33,16 +35,16 @@ SHIM void *pvalloc(size_t size) { return hk_api_pvalloc(size); }
 SHIM size_t malloc_usable_size(void *p) { return hk_api_usable_size(p); }
 SHIM int malloc_trim(size_t pad) { return hk_api_trim(pad); }
 /* C23 sized frees: the size is a hint HAKMEM does not need. */
-SHIM void free_sized(void *p, size_t size) { (void)size; hk_api_free(p); }
+SHIM void free_sized(void *p, size_t size) { (void)size; hk_free_fast(p); }
 SHIM void free_aligned_sized(void *p, size_t alignment, size_t size) {
   (void)alignment;
   (void)size;
-  hk_api_free(p);
+  hk_free_fast(p);
 }
 
 /* glibc's internal names, so code that calls them stays consistent. */
-SHIM void *__libc_malloc(size_t size) { return hk_api_malloc(size); }
-SHIM void __libc_free(void *p) { hk_api_free(p); }
+SHIM void *__libc_malloc(size_t size) { return hk_malloc_fast(size); }
+SHIM void __libc_free(void *p) { hk_free_fast(p); }
 SHIM void *__libc_calloc(size_t n, size_t size) { return hk_api_calloc(n, size); }
 SHIM void *__libc_realloc(void *p, size_t size) { return hk_api_realloc(p, size); }
 SHIM void *__libc_memalign(size_t alignment, size_t size) { return hk_api_memalign(alignment, size); }
@@ -75,12 +77,12 @@ static HAK_NOINLINE void *cxx_new_fail(size_t size, size_t alignment, int nothro
 }
 
 HAK_INLINE void *cxx_new(size_t size) {
-  void *p = hk_api_malloc(size);
+  void *p = hk_malloc_fast(size);
   return HAK_LIKELY(p != NULL) ? p : cxx_new_fail(size, 0, 0);
 }
 
 HAK_INLINE void *cxx_new_nothrow(size_t size) {
-  void *p = hk_api_malloc(size);
+  void *p = hk_malloc_fast(size);
   return HAK_LIKELY(p != NULL) ? p : cxx_new_fail(size, 0, 1);
 }
 
@@ -106,31 +108,31 @@ SHIM void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t al, const void
 }
 
 /* delete / delete[]: plain, sized, nothrow, aligned, sized+aligned. */
-SHIM void _ZdlPv(void *p) { hk_api_free(p); }
-SHIM void _ZdaPv(void *p) { hk_api_free(p); }
-SHIM void _ZdlPvm(void *p, size_t size) { (void)size; hk_api_free(p); }
-SHIM void _ZdaPvm(void *p, size_t size) { (void)size; hk_api_free(p); }
-SHIM void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; hk_api_free(p); }
-SHIM void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; hk_api_free(p); }
-SHIM void _ZdlPvSt11align_val_t(void *p, size_t al) { (void)al; hk_api_free(p); }
-SHIM void _ZdaPvSt11align_val_t(void *p, size_t al) { (void)al; hk_api_free(p); }
+SHIM void _ZdlPv(void *p) { hk_free_fast(p); }
+SHIM void _ZdaPv(void *p) { hk_free_fast(p); }
+SHIM void _ZdlPvm(void *p, size_t size) { (void)size; hk_free_fast(p); }
+SHIM void _ZdaPvm(void *p, size_t size) { (void)size; hk_free_fast(p); }
+SHIM void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; hk_free_fast(p); }
+SHIM void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; hk_free_fast(p); }
+SHIM void _ZdlPvSt11align_val_t(void *p, size_t al) { (void)al; hk_free_fast(p); }
+SHIM void _ZdaPvSt11align_val_t(void *p, size_t al) { (void)al; hk_free_fast(p); }
 SHIM void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t al) {
   (void)size;
   (void)al;
-  hk_api_free(p);
+  hk_free_fast(p);
 }
 SHIM void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t al) {
   (void)size;
   (void)al;
-  hk_api_free(p);
+  hk_free_fast(p);
 }
 SHIM void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt) {
   (void)al;
   (void)nt;
-  hk_api_free(p);
+  hk_free_fast(p);
 }
 SHIM void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt) {
   (void)al;
   (void)nt;
-  hk_api_free(p);
+  hk_free_fast(p);
 }

@@ -24,6 +24,18 @@ const uint32_t hk_class_div_magic[HAK_SMALL_CLASSES] = {
 /* Entry i serves sizes i*128+1 .. i*128+128; entries 0..7 (sizes <= 1024) are
  * never used by hk_mid_class and hold C8. The exhaustive test in
  * tests/core/size_class_test.cc checks every size against hk_class_size. */
+const uint8_t hk_tiny_class_lut[129] = {
+    0, 0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4,
+    4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+    7,
+};
+
 const uint8_t hk_mid_class_lut[256] = {
      8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  9,  9, 10, 10, 11, 11,
     12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15,

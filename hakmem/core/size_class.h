@@ -24,8 +24,8 @@
  * are multiples of 128 B from 64 KiB-aligned pages, so 128-aligned; both meet
  * min(16, largest power of two <= size).
  *
- * Fast path: tiny classes by arithmetic (one clz, one cmov), mid classes by a
- * 256-entry table indexed by (size - 1) / 128. No loops. */
+ * Fast path: tiny classes by a 129-entry table indexed by (size + 7) / 8,
+ * mid classes by a 256-entry table indexed by (size - 1) / 128. No loops. */
 #ifndef HAKMEM_CORE_SIZE_CLASS_H
 #define HAKMEM_CORE_SIZE_CLASS_H
 
@@ -54,10 +54,12 @@ extern const uint32_t hk_class_size[HAK_SMALL_CLASSES];
 /* Mid class (index into hk_class_size) for (size - 1) >> 7, size in 1025..32768. */
 extern const uint8_t hk_mid_class_lut[256];
 
-/* size in 0..1024 -> C0..C7 (0 maps to C0: malloc(0) gets a unique block). */
-HAK_INLINE unsigned hk_tiny_class(size_t size) {
-  return size <= HAK_TINY_MIN ? 0u : hk_bits_log2_floor(size - 1) - 2u;
-}
+/* Tiny class for (size + 7) >> 3, size in 0..1024. */
+extern const uint8_t hk_tiny_class_lut[129];
+
+/* size in 0..1024 -> C0..C7 (0 maps to C0: malloc(0) gets a unique block):
+ * one add, one shift, one byte load. */
+HAK_INLINE unsigned hk_tiny_class(size_t size) { return hk_tiny_class_lut[(size + 7) >> 3]; }
 
 /* size in 1025..32768 -> C8..C25. */
 HAK_INLINE unsigned hk_mid_class(size_t size) {

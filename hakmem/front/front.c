@@ -3,89 +3,108 @@
 
 #include "hakmem/core/report.h"
 
-/* List bounds per class: more blocks for small classes (cheap to hold),
- * fewer for 512/1024 B. Refill takes half a list's bound at a time. */
-static const uint32_t k_limit[HAK_TINY_CLASSES] = {256, 256, 256, 256, 128, 128, 64, 64};
+hk_slab_t hk_tiny_no_page;
 
-void hk_tiny_cache_init(hk_tiny_cache_t *tc, uint32_t drain_interval) {
-  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) tc->list[c].limit = k_limit[c];
-  tc->drain_interval = drain_interval;
-  /* The free that brings drain_countdown to 0 takes the slow path, which
-   * drains and restarts it; with the drain off (interval 0) it restarts from
-   * UINT32_MAX, i.e. a drain every 2^32 frees. */
-  tc->drain_countdown = drain_interval ? drain_interval : UINT32_MAX;
+/* Points the granules of class cls at its current page (or at no page).
+ * C0 owns granule 0, and Cc (c >= 1) granules 2^(c-1) .. 2^c - 1: C3 and up
+ * are filled four pointers per iteration, with 16-byte stores (this runs at
+ * every page switch; C7 has 64 granules). */
+typedef uintptr_t hk_page_pair_t __attribute__((vector_size(2 * sizeof(uintptr_t))));
+
+static void page_refresh(hk_tiny_t *h, unsigned cls) {
+  hk_slab_t *cur = h->seg[cls].current;
+  hk_slab_t *p = h->fast[cls] && cur != NULL ? cur : &hk_tiny_no_page;
+  unsigned lo = (1u << cls) >> 1, hi = 1u << cls; /* [lo, hi), C0: [0, 1) */
+  if (h->page[lo] == p) return;
+  if (cls < 3) {
+    for (unsigned g = lo; g < hi; g++) h->page[g] = p;
+    return;
+  }
+  hk_page_pair_t v = {(uintptr_t)p, (uintptr_t)p};
+  for (unsigned g = lo; g < hi; g += 4) {
+    __builtin_memcpy(&h->page[g], &v, sizeof(v));
+    __builtin_memcpy(&h->page[g + 2], &v, sizeof(v));
+  }
 }
 
-void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr_t owner) {
-  hk_tiny_list_t *l = &tc->list[cls];
-  if (l->head != NULL) return hk_tiny_alloc_fast(tc, cls);
-  hk_block_t *chain;
-  uint32_t n = hk_seg_refill(&tc->seg[cls], cls, owner, l->limit / 2, &chain);
-  if (n == 0) return NULL;
-  hk_block_t *b = chain;
-  l->head = hk_block_next(b);
-  l->count = n - 1;
+void hk_tiny_init(hk_tiny_t *h, const uint8_t *meta, const uint8_t *fast) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
+    h->mode[c] = meta[c] <= HK_TINY_ULTRA ? meta[c] : HK_TINY_PER_OP;
+    h->fast[c] = fast[c];
+    page_refresh(h, c);
+  }
+}
+
+static void *pop_current(hk_tiny_t *h, unsigned cls) {
+  hk_slab_t *s = h->seg[cls].current;
+  if (s == NULL || s->free == NULL) return NULL;
+  hk_block_t *b = s->free;
+  s->free = hk_block_next(b);
+  s->live++;
+  if (h->mode[cls] == HK_TINY_PER_OP) hk_seg_meta_flush(s);
   return b;
 }
 
-/* Keeps the `keep` most recently freed blocks of list cls (the head: warm in
- * cache) and returns the older rest to their slabs. */
-static void list_trim(hk_tiny_cache_t *tc, unsigned cls, uint32_t keep) {
-  hk_tiny_list_t *l = &tc->list[cls];
-  if (l->count <= keep) return;
-  hk_block_t *rest;
-  if (keep == 0) {
-    rest = l->head;
-    l->head = NULL;
-  } else {
-    hk_block_t *last = l->head;
-    for (uint32_t i = 1; i < keep; i++) last = hk_block_next(last);
-    rest = hk_block_next(last);
-    hk_block_set_next(last, NULL);
+void *hk_tiny_alloc_slow(hk_tiny_t *h, unsigned cls, uintptr_t owner) {
+  void *p = pop_current(h, cls);
+  if (p == NULL) {
+    bool ok = hk_seg_alloc_slow_from_class(&h->seg[cls], cls, owner);
+    page_refresh(h, cls);
+    if (!ok) return NULL;
+    p = pop_current(h, cls);
   }
-  l->count = keep;
-  while (rest != NULL) {
-    hk_block_t *b = rest;
-    rest = hk_block_next(b);
-    hk_seg_free_local(&tc->seg[cls], hk_seg_slab_of(b), b);
-  }
+  return p;
 }
 
-void hk_tiny_return(hk_tiny_cache_t *tc, void *p) {
-  hk_slab_t *s = hk_seg_slab_of(p);
-  hk_seg_free_local(&tc->seg[s->cls], s, p);
-}
-
-void hk_tiny_flush(hk_tiny_cache_t *tc) {
-  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) list_trim(tc, c, 0);
+void hk_tiny_page_emptied(hk_tiny_t *h, hk_slab_t *s) {
+  unsigned cls = s->cls;
+  hk_seg_page_becomes_empty(&h->seg[cls], s);
+  page_refresh(h, cls);
 }
 
 static HAK_COLD HAK_NORETURN void bad_free(const hk_slab_t *s, const void *p, const char *what) {
-  hk_fatal("free(): %s %p (tiny block size %u, slab %p)", what, p, s->block_size,
-           (void *)hk_slab_base(s));
+  hk_fatal("free(): %s %p (tiny block size %u, slab %p)", what, p, s->block_size, (void *)hk_slab_base(s));
 }
 
-void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p) {
+void hk_tiny_free_local(hk_tiny_t *h, hk_slab_t *s, void *p) {
   unsigned cls = s->cls;
-  hk_tiny_list_t *l = &tc->list[cls];
-  if ((hk_block_t *)p == l->head) bad_free(s, p, "double free of");
-  /* The fast path decrements the countdown only when it pushes or when the
-   * countdown runs out; any other way here, this free still counts. */
-  if (tc->drain_countdown > 1) tc->drain_countdown--;
-  else tc->drain_countdown = 0;
-  if (tc->drain_countdown == 0) {
-    /* Periodic drain: give the older part of every list back to the slabs, so
-     * a slab whose blocks all came home returns to the pool. */
-    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) list_trim(tc, c, tc->list[c].limit / 4);
-    tc->drain_countdown = tc->drain_interval ? tc->drain_interval : UINT32_MAX;
-  }
-  if (l->count >= l->limit) list_trim(tc, cls, l->limit / 2);
-  hk_block_set_next((hk_block_t *)p, l->head);
-  l->head = (hk_block_t *)p;
-  l->count++;
+  /* On top of the page's list, or more frees than allocations. */
+  if ((hk_block_t *)p == s->free || s->live <= 0) bad_free(s, p, "double free of");
+  hk_block_set_next((hk_block_t *)p, s->free);
+  s->free = (hk_block_t *)p;
+  s->live--;
+  if (s->live == 0) hk_tiny_page_emptied(h, s);
+  else if (h->mode[cls] == HK_TINY_PER_OP) hk_seg_meta_flush(s);
 }
 
-void hk_tiny_cache_release(hk_tiny_cache_t *tc) {
-  hk_tiny_flush(tc);
-  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_release_all(&tc->seg[c]);
+uint32_t hk_tiny_take(hk_tiny_t *h, unsigned cls, void **out, uint32_t n) {
+  hk_slab_t *s = h->seg[cls].current;
+  uint32_t k = 0;
+  if (s == NULL) return 0;
+  while (k < n && s->free != NULL) {
+    hk_block_t *b = s->free;
+    s->free = hk_block_next(b);
+    out[k++] = b;
+  }
+  s->live += (int32_t)k;
+  if (k != 0 && h->mode[cls] == HK_TINY_PER_OP) hk_seg_meta_flush(s);
+  return k;
+}
+
+void hk_tiny_sync(hk_tiny_t *h) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) hk_seg_class_sync(&h->seg[c]);
+}
+
+void hk_tiny_release(hk_tiny_t *h) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
+    hk_seg_class_release_all(&h->seg[c]);
+    page_refresh(h, c);
+  }
+}
+
+void hk_tiny_abandon_after_fork(hk_tiny_t *h) {
+  for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
+    hk_seg_class_abandon_after_fork(&h->seg[c]);
+    page_refresh(h, c);
+  }
 }

@@ -1,17 +1,24 @@
-/* hakmem/front/front.h — the tiny front end, classes C0..C7 (8..1024 B).
+/* hakmem/front/front.h — the tiny front (C0..C7, 8..1024 B): page-local free
+ * lists, mimalloc's free-list sharding and the seeds' TinyHeap design.
  *
- * Owns: each thread's TLS singly-linked free list per tiny class, bounded in
- * length, with a periodic drain back to the slabs every
- * HAKMEM_TINY_SLL_DRAIN_INTERVAL frees (default 2048) so that slabs whose
- * blocks all came back can be recycled; batch refill from the thread's slabs.
- * Fast paths (inline): malloc = pop with one test; free = push after the
- * owner, block-start, handed-out, bound and immediate-double-free tests. Everything else is
- * in noinline functions in front.c.
- * Boundary: blocks come from and go back to slabs only through the segment
- * box (hk_seg_refill / hk_seg_free_local); the API layer decides which slab a
- * pointer belongs to, whether this thread owns it, and which classes are on
- * this route (LIST, or L0 with the magazine of l0.h in front): classes on the
- * TinyHeap route never reach these lists. */
+ * Owns: per thread and class a set of pages (64 KiB slabs: current, partial,
+ * full; an hk_seg_class_t) and the page-pointer table the malloc fast path
+ * reads. Each page keeps its own free list (s->free) and the exact count of
+ * its blocks outside it (s->live). malloc pops the current page; free pushes
+ * onto the block's own page. Counting, bounds and the return of empty pages
+ * happen at page boundaries, in the segment box's two entries:
+ *   - alloc_slow_from_class (hk_seg_alloc_slow_from_class): the current
+ *     page ran dry: drain its remote frees, carve more, or take another page;
+ *   - page_becomes_empty (hk_seg_page_becomes_empty): a free brought a
+ *     page's live count to 0 (the current page stays current).
+ * Meta modes (per class, from the policy box): SAFE (and every class of the
+ * LEGACY profile) syncs the slab and SuperSlab counters at the boundaries;
+ * PER_OP also on every operation (an atomic add: those classes take the
+ * counted route of the API layer); ULTRA never touches the SuperSlab
+ * counters (benchmarks only). The fast paths are the same for all three.
+ * Boundary: the API layer finds a block's page and decides, from the owner
+ * word, that this thread serves it on the fast route; other threads' frees go
+ * to the page's remote queue (segment box). */
 #ifndef HAKMEM_FRONT_FRONT_H
 #define HAKMEM_FRONT_FRONT_H
 
@@ -22,77 +29,81 @@
 #include "hakmem/core/size_class.h"
 #include "hakmem/segment/segment.h"
 
-typedef struct hk_tiny_list {
-  hk_block_t *head;
-  uint32_t count;
-  uint32_t limit;
-} hk_tiny_list_t;
+enum { HK_TINY_PER_OP = 0, HK_TINY_SAFE = 1, HK_TINY_ULTRA = 2 }; /* = policy.h HK_META_* */
 
-typedef struct hk_tiny_cache {
-  hk_tiny_list_t list[HAK_TINY_CLASSES];
-  uint32_t drain_countdown; /* frees until the next periodic drain (>= 1 at rest) */
-  uint32_t drain_interval;
+/* Granules of 8 bytes: a tiny request of n (1..1024) bytes is granule
+ * (n - 1) / 8, and a class's granules are a power-of-two aligned range. */
+#define HK_TINY_GRANULES (HAK_TINY_MAX / 8u) /* 128 */
+
+typedef struct hk_tiny {
+  /* The page malloc pops for each request granule (mimalloc's direct page
+   * table): the current page of the granule's class if that class is on the
+   * fast route, else hk_tiny_no_page (no free blocks: malloc goes slow).
+   * Rewritten for the class's granules when its current page changes. */
+  hk_slab_t *page[HK_TINY_GRANULES];
   hk_seg_class_t seg[HAK_TINY_CLASSES];
-} hk_tiny_cache_t;
+  uint8_t mode[HAK_TINY_CLASSES]; /* HK_TINY_* */
+  uint8_t fast[HAK_TINY_CLASSES]; /* class served by the fast paths */
+} hk_tiny_t;
 
-/* Sets the bounds of a fresh (zeroed) cache. */
-void hk_tiny_cache_init(hk_tiny_cache_t *tc, uint32_t drain_interval);
+/* A page with no free blocks and no owner; never written. */
+extern hk_slab_t hk_tiny_no_page;
 
-HAK_INLINE void *hk_tiny_alloc_fast(hk_tiny_cache_t *tc, unsigned cls) {
-  hk_tiny_list_t *l = &tc->list[cls];
-  hk_block_t *b = l->head;
+/* Sets up a zeroed front: meta[c] is class c's meta mode, fast[c] whether
+ * the API layer serves it on the fast route. */
+void hk_tiny_init(hk_tiny_t *h, const uint8_t *meta, const uint8_t *fast);
+
+/* A block for a request of 1..1024 bytes, or NULL (slow path). */
+HAK_INLINE void *hk_tiny_alloc_fast(hk_tiny_t *h, size_t size) {
+  hk_slab_t *s = h->page[(size - 1) >> 3];
+  hk_block_t *b = s->free;
   if (HAK_UNLIKELY(b == NULL)) return NULL;
-  l->head = hk_block_next(b);
-  l->count--;
+  s->free = hk_block_next(b);
+  s->live++;
   return b;
 }
 
-/* Refills class cls from the thread's slabs and returns one block, or NULL
- * when the OS is out of memory. owner = the thread's owner token. */
-HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_cache_t *tc, unsigned cls, uintptr_t owner);
+/* Any class: a block from the current page, refilling it first when it ran
+ * dry (owner = this thread's owner word for the class). Counts PER_OP
+ * classes. NULL when the OS is out of memory. */
+HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_t *h, unsigned cls, uintptr_t owner);
 
-/* True if p is a handed-out block start of tiny slab s. Tiny block sizes are
- * 8 << cls and slabs are 64 KiB aligned: the block index is the offset in the
- * slab shifted by cls + 3. A block at or past `carved` was never handed out
- * (a garbage pointer). */
-HAK_INLINE bool hk_tiny_block_ok(const hk_slab_t *s, const void *p) {
-  unsigned shift = s->cls + 3u;
-  uintptr_t off = (uintptr_t)p & (HAK_SLAB_SIZE - 1);
-  uintptr_t idx = off >> shift;
-  return (idx << shift) == off && idx < hk_slab_carved(s);
-}
+/* Brings page s's counters up to date after its count reached 0 (and the
+ * page back to the pool unless it is current). */
+HAK_NOINLINE void hk_tiny_page_emptied(hk_tiny_t *h, hk_slab_t *s);
 
-/* Owner-side free of p (a block of slab s, s owned by this thread). Returns
- * false when the slow path must run (list full, drain due, bad pointer: the
- * slow path reports it). */
-HAK_INLINE bool hk_tiny_free_fast(hk_tiny_cache_t *tc, const hk_slab_t *s, void *p) {
-  unsigned cls = s->cls;
-  hk_tiny_list_t *l = &tc->list[cls];
-  if (HAK_UNLIKELY(!hk_tiny_block_ok(s, p))) return false;
-  if (HAK_UNLIKELY(l->count >= l->limit)) return false;
-  if (HAK_UNLIKELY((hk_block_t *)p == l->head)) return false;
-  /* Reaching 0 hands this free to the slow path, which drains and restarts
-   * the countdown (it sees 0 and does not count this free again). */
-  if (HAK_UNLIKELY(--tc->drain_countdown == 0)) return false;
-  hk_block_set_next((hk_block_t *)p, l->head);
-  l->head = (hk_block_t *)p;
-  l->count++;
+/* Owner-side free of p into page s on the fast route. False when the slow
+ * path must run: p is not a block start, was never handed out (also every
+ * pointer above 2^48, whose page-map entry is an alias), or is the block
+ * freed just before (an immediate double free). */
+HAK_INLINE bool hk_tiny_free_fast(hk_tiny_t *h, hk_slab_t *s, void *p) {
+  if (HAK_UNLIKELY(((uintptr_t)p & s->align_mask) != 0)) return false;
+  if (HAK_UNLIKELY((uintptr_t)p >= s->carve_end)) return false; /* the owner's own field */
+  hk_block_t *f = s->free;
+  if (HAK_UNLIKELY((hk_block_t *)p == f)) return false;
+  hk_block_set_next((hk_block_t *)p, f);
+  s->free = (hk_block_t *)p;
+  if (HAK_UNLIKELY(--s->live == 0)) hk_tiny_page_emptied(h, s);
   return true;
 }
 
-/* The rest of an owner-side free; the caller has checked that p is a
- * handed-out block start of an ACTIVE slab. Reports an immediate double free,
- * runs the periodic drain, and flushes half of a full list to the slabs. */
-HAK_NOINLINE void hk_tiny_free_slow(hk_tiny_cache_t *tc, hk_slab_t *s, void *p);
+/* Owner-side free of p, a checked block start of ACTIVE page s (any route):
+ * reports double frees, counts PER_OP classes. */
+HAK_NOINLINE void hk_tiny_free_local(hk_tiny_t *h, hk_slab_t *s, void *p);
 
-/* Returns one block the thread holds outside the lists (an L0 magazine's)
- * straight to its slab. */
-void hk_tiny_return(hk_tiny_cache_t *tc, void *p);
+/* Moves up to n blocks of class cls's current page into out[] (the L0
+ * magazine's leftover supply); they count as outside the page. Returns how
+ * many. */
+uint32_t hk_tiny_take(hk_tiny_t *h, unsigned cls, void **out, uint32_t n);
 
-/* Returns every cached block to its slab (thread exit, malloc_trim). */
-void hk_tiny_flush(hk_tiny_cache_t *tc);
+/* Brings every page's counters up to date (trim, statistics). */
+void hk_tiny_sync(hk_tiny_t *h);
 
-/* Thread exit: flush, then release or abandon every slab. */
-void hk_tiny_cache_release(hk_tiny_cache_t *tc);
+/* Thread exit: every page back to the pool, or abandoned if blocks live. */
+void hk_tiny_release(hk_tiny_t *h);
+
+/* After fork() in the child, for a dead parent thread's front: its pages
+ * become abandoned (the pool lock is already reset). */
+void hk_tiny_abandon_after_fork(hk_tiny_t *h);
 
 #endif /* HAKMEM_FRONT_FRONT_H */

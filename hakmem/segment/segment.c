@@ -13,6 +13,7 @@
 #include "hakmem/core/lock.h"
 #include "hakmem/core/os.h"
 #include "hakmem/core/report.h"
+#include "hakmem/pagemap/pagemap.h"
 
 enum { HK_SLAB_HEADER = 3 }; /* state of slabs[0]: never allocatable */
 #define HK_LEAF_ENTRIES ((size_t)1 << HK_REGISTRY_LEAF_BITS)
@@ -166,8 +167,9 @@ bool hk_seg_block_is_live(const hk_slab_t *s, const void *p) {
 
 static bool class_heap(unsigned cls) { return cls < HAK_TINY_CLASSES && ((g_cfg.heap_mask >> cls) & 1u); }
 static bool class_ultra(unsigned cls) { return class_heap(cls) && g_cfg.meta_mode[cls] == 2; }
-/* TinyHeap pages that keep `live` (meta PER_OP or SAFE). */
-static bool class_counted_heap(unsigned cls) { return class_heap(cls) && g_cfg.meta_mode[cls] != 2; }
+/* TinyHeap pages keep `live` in every meta mode (the fast paths count it to
+ * find empty pages); ULTRA only leaves the SuperSlab counter alone. */
+static bool class_counted_heap(unsigned cls) { return class_heap(cls); }
 
 /* The SuperSlab counter follows `used` except for ULTRA classes. */
 HAK_INLINE void ss_live_add(const hk_slab_t *s, intptr_t d) {
@@ -178,16 +180,13 @@ HAK_INLINE void count_source(unsigned cls, unsigned src) {
   if (HAK_UNLIKELY(g_cfg.count_sources)) hk_atomic_add_relaxed(&g_src[cls][src], 1);
 }
 
-/* Meta sync: makes `used` exact. SAFE / PER_OP pages add their delta (and
- * the SuperSlab counter follows); an ULTRA page is recounted from its free
- * list (its remote frees still count as used until drained). */
+/* Meta sync: makes `used` exact. A TinyHeap page adds its delta live - used
+ * (the SuperSlab counter follows, except for ULTRA classes). */
 static void meta_sync(hk_slab_t *s) {
-  if (class_counted_heap(s->cls)) {
-    if (s->live != (int32_t)s->used) hk_seg_meta_flush(s);
-  } else if (class_ultra(s->cls)) {
-    uint32_t n = 0;
-    for (hk_block_t *b = s->free; b != NULL; b = hk_block_next(b)) n++;
-    s->used = hk_slab_carved(s) - n;
+  if (class_counted_heap(s->cls) && s->live != (int32_t)s->used) {
+    int32_t d = s->live - (int32_t)s->used;
+    s->used = (uint32_t)s->live;
+    ss_live_add(s, (intptr_t)d);
   }
 }
 
@@ -195,6 +194,12 @@ static void meta_sync(hk_slab_t *s) {
  * TinyHeap page's exact count starts from it again. */
 static void meta_reset(hk_slab_t *s) {
   if (class_counted_heap(s->cls)) s->live = (int32_t)s->used;
+}
+
+/* Blocks [0, n) of the slab have been handed out at some time. */
+static void slab_set_carved(hk_slab_t *s, uint32_t n) {
+  hk_atomic_store_relaxed(&s->carved, n);
+  s->carve_end = (uintptr_t)hk_slab_base(s) + (uintptr_t)n * s->block_size;
 }
 
 /* Doubly linked slab lists (next/prev); head pointer passed by address. */
@@ -260,6 +265,12 @@ static hk_superslab_t *superslab_map(void) {
   freelist_key_init();
   hk_superslab_t *ss = (hk_superslab_t *)hk_region_map(HK_SS_SIZE, HK_SS_SIZE, HK_REGION_SUPERSLAB);
   if (ss == NULL) return NULL;
+  /* The page map names each 64 KiB granule's slab descriptor (slab 0: the
+   * header's, which has no owner, so the free fast path never takes it). */
+  if (hk_pagemap_set((uintptr_t)ss, HK_SS_SLABS, (uintptr_t)&ss->slabs[0], sizeof(hk_slab_t)) != 0) {
+    hk_region_unmap(ss, HK_SS_SIZE);
+    return NULL;
+  }
   all_push(ss);
   /* Fresh anonymous memory is zero: only the non-zero fields are set. */
   ss->magic = HK_SS_MAGIC;
@@ -274,6 +285,7 @@ static hk_superslab_t *superslab_map(void) {
 
 static void superslab_unmap(hk_superslab_t *ss) {
   ss->magic = 0;
+  hk_pagemap_clear((uintptr_t)ss, HK_SS_SLABS);
   hk_region_unmap(ss, HK_SS_SIZE);
   g_st.superslabs_live--;
 }
@@ -459,7 +471,8 @@ static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
   s->free = NULL;
   s->used = 0;
   s->live = 0;
-  hk_atomic_store_relaxed(&s->carved, 0);
+  s->align_mask = hk_bits_is_pow2(s->block_size) ? (uintptr_t)s->block_size - 1 : 0;
+  slab_set_carved(s, 0);
   s->state = HK_SLAB_ACTIVE;
   s->list = HK_LIST_NONE;
   s->next = s->prev = NULL;
@@ -590,7 +603,7 @@ static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
       hk_block_set_next(b, chain);
       chain = b;
     }
-    hk_atomic_store_relaxed(&s->carved, carved + take);
+    slab_set_carved(s, carved + take);
     n += take;
   }
   s->used += n;
@@ -713,7 +726,7 @@ static bool page_extend(hk_slab_t *s) {
     chain = b;
   }
   s->free = chain;
-  hk_atomic_store_relaxed(&s->carved, carved + take);
+  slab_set_carved(s, carved + take);
   return true;
 }
 
@@ -997,7 +1010,6 @@ static int check_slab_blocks(hk_slab_t *s) {
       return 1;
     }
   }
-  if (class_ultra(s->cls)) return 0;
   uint32_t outside = class_counted_heap(s->cls) ? (uint32_t)s->live : s->used;
   if (n + outside != hk_slab_carved(s)) {
     hk_report("check: slab %p (class %u): %u free + %u outside != %u carved", (void *)hk_slab_base(s), s->cls,

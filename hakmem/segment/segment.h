@@ -44,6 +44,7 @@
 #include "hakmem/core/atomic.h"
 #include "hakmem/core/compiler.h"
 #include "hakmem/core/size_class.h"
+#include "hakmem/pagemap/pagemap.h"
 
 #define HK_SS_SHIFT 21u
 #define HK_SS_SIZE ((size_t)1 << HK_SS_SHIFT)
@@ -102,28 +103,40 @@ HAK_INLINE void hk_block_set_next(hk_block_t *b, const hk_block_t *next) {
   b->next = (hk_block_t *)((uintptr_t)next ^ hk_block_mask(b));
 }
 
+/* Owner words: the owner token (a thread cache's address, 64-byte aligned)
+ * plus a tag in the low bits that tells the free path how the owner serves
+ * the slab's class, so "mine, on the common route" is one compare. The
+ * segment box stores and clears owner words; it never looks at the tag. */
+#define HK_OWNER_TAG_MASK ((uintptr_t)63)
+HAK_INLINE uintptr_t hk_owner_token(uintptr_t owner_word) { return owner_word & ~HK_OWNER_TAG_MASK; }
+
 typedef struct hk_slab {
-  /* Owner-only fields (or pool-lock protected while the slab is unowned). */
-  hk_block_t *free;      /* blocks returned to the slab */
+  /* First cache line: what the owner's fast paths touch (owner-only fields,
+   * or pool-lock protected while the slab is unowned). */
+  hk_block_t *free;      /* blocks returned to the slab (a page's own free list) */
+  hk_atomic_word owner;  /* owner word (token | tag, see above); 0 = unowned */
+  uintptr_t carve_end;   /* address of block `carved`: a block start at or past it was
+                          * never handed out. Written by the owner only, read by the
+                          * owner's fast path (the carved count is what others read) */
+  uintptr_t align_mask;  /* block_size - 1 for power-of-two classes, else 0 */
+  int32_t live;          /* TinyHeap page: blocks outside the page, exact on every
+                          * operation; its delta live - used goes into `used` and
+                          * live_blocks at the meta syncs. 0 otherwise */
   uint32_t used;         /* blocks outside the slab: with users or in thread caches
-                          * (a counted TinyHeap page: as of the last meta sync) */
-  hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out; written by
-                          * the owner, read (relaxed) by other threads validating a free */
+                          * (a TinyHeap page: as of the last meta sync) */
+  hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out */
   uint16_t capacity;
   uint16_t block_size;
-  int32_t live;          /* counted TinyHeap page (meta PER_OP, SAFE): blocks outside the
-                          * page, exact on every operation; its delta live - used goes
-                          * into `used` and live_blocks at the meta syncs. 0 otherwise */
   uint8_t cls;
   uint8_t state;         /* HK_SLAB_*; changed under the pool lock */
   uint8_t list;          /* HK_LIST_* */
   uint8_t index;         /* slot index in its SuperSlab */
   uint8_t dirty;         /* EMPTY slab not yet purged */
-  uint8_t route;         /* the front serving its class (hk_seg_config_t.route), for the
-                          * free path: read next to `cls`, no table lookup */
+  uint8_t route;         /* the front serving its class (hk_seg_config_t.route) */
   uint8_t pad_[2];
-  hk_atomic_word owner;  /* owner token (thread cache address); 0 = unowned */
-  hk_atomic_word remote; /* MPSC stack of blocks freed by other threads */
+  /* Second cache line: written by other threads (remote frees) and by the
+   * owner's list moves, kept off the line the owner reads on every free. */
+  _Alignas(64) hk_atomic_word remote; /* MPSC stack of blocks freed by other threads */
   struct hk_slab *next, *prev; /* owner's partial/full list, or pool lists */
 } hk_slab_t;
 
@@ -190,6 +203,13 @@ HAK_INLINE hk_slab_t *hk_seg_slab_of(const void *p) {
   hk_superslab_t *ss = (hk_superslab_t *)(e & ~HK_REGION_KIND_MASK);
   return &ss->slabs[((uintptr_t)p >> HAK_SLAB_SHIFT) & (HK_SS_SLABS - 1)];
 }
+
+/* The free fast path's lookup: the slab descriptor the page map names for
+ * p's 64 KiB granule, or NULL. Not a proof that p is ours: above 2^48 it may
+ * name an aliased granule's slab, so the caller must also find p below the
+ * slab's carve_end (and the slab owned by it) before trusting it; every
+ * other case goes to hk_seg_slab_of. */
+HAK_INLINE hk_slab_t *hk_seg_slab_fast(const void *p) { return (hk_slab_t *)hk_pagemap_get(p); }
 
 HAK_INLINE uint8_t *hk_slab_base(const hk_slab_t *s) {
   uintptr_t ss = (uintptr_t)s & ~(uintptr_t)HK_SS_MASK;

@@ -1,0 +1,38 @@
+/* hakmem/free_fast.h — the free fast path, inlined into every entry point
+ * that frees (shim.c's free and operator delete, hakmem.c's hak_free).
+ *
+ * The page map names the block's slab (two loads, any pointer); the slab's
+ * owner word equals the thread record for a tiny class this thread serves on
+ * the fast route (record + 1: a mid class). A tiny free then checks the
+ * block start (one AND), the carved range (one compare, which also rejects
+ * every pointer above 2^48) and an immediate double free (the page's list
+ * head), pushes onto the page and counts the page's blocks down; a mid free
+ * pushes onto the class's ring. Every other case — another thread's slab,
+ * a counted route, a large block, NULL, a bad pointer — goes to
+ * hk_free_slow (alloc.c), which validates and reports. */
+#ifndef HAKMEM_FREE_FAST_H
+#define HAKMEM_FREE_FAST_H
+
+#include "hakmem/alloc.h"
+#include "hakmem/core/atomic.h"
+#include "hakmem/core/compiler.h"
+#include "hakmem/front/front.h"
+#include "hakmem/mid/mid.h"
+#include "hakmem/segment/segment.h"
+#include "hakmem/thread.h"
+
+HAK_INLINE void hk_free_fast(void *p) {
+  hk_slab_t *s = hk_seg_slab_fast(p);
+  if (HAK_LIKELY(s != NULL)) {
+    hk_thread_t *t = hk_t_thread;
+    uintptr_t own = hk_atomic_load_relaxed(&s->owner);
+    if (HAK_LIKELY(own == (uintptr_t)t)) {
+      if (HAK_LIKELY(hk_tiny_free_fast(&t->tiny, s, p))) return;
+    } else if (own == (uintptr_t)t + HK_TAG_MID) {
+      if (HAK_LIKELY(hk_mid_free_fast(&t->mid, s, p))) return;
+    }
+  }
+  hk_free_slow(p);
+}
+
+#endif /* HAKMEM_FREE_FAST_H */

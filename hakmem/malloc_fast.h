@@ -1,0 +1,47 @@
+/* hakmem/malloc_fast.h — the malloc fast path, inlined into every entry
+ * point that allocates (shim.c's malloc family and operator new, hakmem.c's
+ * hak_malloc, alloc.c's calloc/realloc).
+ *
+ * Tiny sizes (1..1024 B): the thread record's page table, indexed by the
+ * request's 8-byte granule, names the current page of its class; pop it (a
+ * class on another route, or a thread not set up yet, finds a page with no
+ * free blocks). Mid sizes
+ * (<= 32 KiB): pop the class's ring. Everything else (malloc(0) included),
+ * and every miss, goes to hk_malloc_slow (alloc.c). */
+#ifndef HAKMEM_MALLOC_FAST_H
+#define HAKMEM_MALLOC_FAST_H
+
+#include <stddef.h>
+
+#include "hakmem/alloc.h"
+#include "hakmem/core/compiler.h"
+#include "hakmem/core/size_class.h"
+#include "hakmem/front/front.h"
+#include "hakmem/mid/mid.h"
+#include "hakmem/policy/policy.h"
+#include "hakmem/thread.h"
+
+HAK_INLINE void *hk_malloc_fast(size_t size) {
+#ifdef HAKMEM_GATE_SLOWDOWN
+  /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=N,
+   * see hakmem/BUILD.bazel): a deliberate extra loop of HAKMEM_GATE_SLOWDOWN
+   * iterations, which ci/gate.sh GATE_INJECT_SLOWDOWN uses to check that the
+   * regression gate catches a slowdown of that size. */
+  for (unsigned spin = 0; spin < (unsigned)(HAKMEM_GATE_SLOWDOWN); spin++) __asm__ volatile("" : "+r"(spin));
+#endif
+  hk_thread_t *t = hk_t_thread;
+  /* size - 1: malloc(0) falls through both ranges to the slow path. */
+  if (HAK_LIKELY(size - 1 < HAK_TINY_MAX)) {
+    void *p = hk_tiny_alloc_fast(&t->tiny, size);
+    if (HAK_LIKELY(p != NULL)) return p;
+  } else if (size - 1 < HAK_MID_MAX) {
+    unsigned cls = hk_mid_class(size);
+    if (HAK_LIKELY(t->route[cls] == HK_ROUTE_MID)) {
+      void *p = hk_mid_alloc_fast(&t->mid, cls);
+      if (HAK_LIKELY(p != NULL)) return p;
+    }
+  }
+  return hk_malloc_slow(size);
+}
+
+#endif /* HAKMEM_MALLOC_FAST_H */

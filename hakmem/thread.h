@@ -1,0 +1,47 @@
+/* hakmem/thread.h — the per-thread cache record and the owner words (internal
+ * to //hakmem:alloc; read by the inline fast paths of malloc_fast.h and
+ * free_fast.h).
+ *
+ * A thread's record holds its tiny front (pages), mid rings, L0 magazines and
+ * statistics. Its address is the thread's owner token: a slab owned by the
+ * thread carries token | tag, where the tag says how the thread serves the
+ * slab's class, so the free fast path decides "mine, on the common route"
+ * with one compare against the record pointer it already holds:
+ *   HK_TAG_TINY  tiny class on the fast route (the page-local lists)
+ *   HK_TAG_MID   mid class on the fast route (the mid rings)
+ *   HK_TAG_SLOW  every other route: counted classes (stats, checked mode),
+ *                meta mode PER_OP, the L0 magazine; the slow path decides.
+ * The route of a class is fixed at initialisation (policy box), so the tag
+ * is fixed per class and costs no branch per operation. */
+#ifndef HAKMEM_THREAD_H
+#define HAKMEM_THREAD_H
+
+#include <stdint.h>
+
+#include "hakmem/core/compiler.h"
+#include "hakmem/core/size_class.h"
+#include "hakmem/front/front.h"
+#include "hakmem/front/l0.h"
+#include "hakmem/mid/mid.h"
+#include "hakmem/stats/stats.h"
+
+enum { HK_TAG_TINY = 0, HK_TAG_MID = 1, HK_TAG_SLOW = 2 };
+
+typedef struct hk_thread {
+  hk_tiny_t tiny; /* first: the malloc fast path indexes tiny.page from here */
+  uint8_t route[HAK_SMALL_CLASSES]; /* HK_ROUTE_* per class, copied at thread set-up */
+  uintptr_t own[HAK_SMALL_CLASSES]; /* owner word per class: the record | HK_TAG_* */
+  hk_l0_t l0;
+  hk_mid_cache_t mid;
+  hk_stats_thread_t stats;
+  struct hk_thread *next_all, *prev_all;
+  struct hk_thread *next_free;
+} HAK_CACHE_ALIGNED hk_thread_t;
+
+/* The calling thread's record; &hk_empty_thread until its first malloc or
+ * free sets it up (and again after its exit). Not exported. */
+extern HAK_TLS hk_thread_t *hk_t_thread __attribute__((visibility("hidden")));
+/* Every list empty, owner of nothing, never written by the fast paths. */
+extern hk_thread_t hk_empty_thread __attribute__((visibility("hidden")));
+
+#endif /* HAKMEM_THREAD_H */
