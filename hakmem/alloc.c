@@ -37,7 +37,8 @@
  * it owns nothing, so a thread's first malloc and free fall into the slow
  * paths, which set the thread up. The fast paths never write to it. */
 hk_thread_t hk_empty_thread = {.tiny = {.page = {[0 ... HK_TINY_GRANULES - 1] = &hk_tiny_no_page}},
-                               .route = LEGACY_ROUTES};
+                               .route = LEGACY_ROUTES,
+                               .token = ~(uintptr_t)0};
 /* Threads past their key destructor share this one, under g_late_lock. */
 static hk_thread_t g_late_thread;
 static hk_lock_t g_late_lock;
@@ -69,9 +70,12 @@ static uint8_t g_checked;
 static uint8_t g_l0_leftover;
 static uint8_t g_stats_dump;
 
-static void thread_cache_init(hk_thread_t *t) {
+/* token: the thread's owner token (the late record: its own address). */
+static void thread_cache_init(hk_thread_t *t, uintptr_t token) {
+  if (token & HK_OWNER_TAG_MASK) hk_fatal("initialisation: thread pointer %p is not 16-byte aligned", (void *)token);
   memcpy(t->route, g_route, sizeof(t->route));
-  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) t->own[c] = (uintptr_t)t | g_tag[c];
+  t->token = token;
+  for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) t->own[c] = token | g_tag[c];
   hk_tiny_init(&t->tiny, g_meta, g_fast);
   t->l0.leftover = g_l0_leftover;
 }
@@ -127,7 +131,7 @@ static void global_init(void) {
     if (pthread_key_create(&g_thread_key, thread_exit) != 0) {
       hk_fatal("initialisation: pthread_key_create failed: thread caches could not be returned");
     }
-    thread_cache_init(&g_late_thread);
+    thread_cache_init(&g_late_thread, (uintptr_t)&g_late_thread);
     hk_atomic_store_release(&g_initialised, 1u);
     hk_unlock(&g_init_lock);
     /* May allocate (glibc keeps handlers in a list): after the flag is set,
@@ -193,7 +197,7 @@ static HAK_NOINLINE hk_thread_t *thread_get_slow(void) {
   if (t_exited) return NULL;
   hk_thread_t *t = thread_record_new();
   if (t == NULL) return NULL;
-  thread_cache_init(t);
+  thread_cache_init(t, hk_thread_token());
   hk_t_thread = t;
   pthread_setspecific(g_thread_key, t);
   return t;
@@ -246,14 +250,13 @@ static void fork_child(void) {
     if (t != self) {
       hk_tiny_abandon_after_fork(&t->tiny);
       for (unsigned c = 0; c < HAK_MID_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->mid.seg[c]);
-      /* Unlinked but never reused: its address is an owner token, and a slab
-       * the dead thread held outside its lists at fork time (mid-refill)
-       * still carries it. A new thread must not inherit that slab. */
+      /* Unlinked and never reused (its slabs' states are unknown). */
       thread_record_unlink_locked(t);
       hk_stats_retire(&t->stats);
     }
     t = next;
   }
+  hk_seg_fork_child_disown(self->token, g_late_thread.token);
 }
 
 /* ---- malloc: the slow half --------------------------------------------- */
@@ -443,7 +446,7 @@ void hk_free_slow(void *p) {
   if (g_checked) checked_free("free", s, p);
   uintptr_t owner = hk_owner_token(hk_atomic_load_relaxed(&s->owner));
   hk_thread_t *t = hk_t_thread;
-  if (owner == (uintptr_t)t) {
+  if (owner == t->token) {
     free_on(t, s, p);
   } else if (owner == (uintptr_t)&g_late_thread) {
     hk_lock(&g_late_lock);
@@ -585,7 +588,7 @@ void *hk_api_pvalloc(size_t size) {
  * free paths make for an immediate double free). */
 static bool just_freed(const hk_slab_t *s, const void *p) {
   hk_thread_t *t = hk_t_thread;
-  if (hk_owner_token(hk_atomic_load_relaxed(&s->owner)) != (uintptr_t)t || t == &hk_empty_thread) return false;
+  if (hk_owner_token(hk_atomic_load_relaxed(&s->owner)) != t->token) return false;
   unsigned cls = s->cls;
   if (cls >= HAK_TINY_CLASSES) {
     const hk_mid_ring_t *r = &t->mid.ring[cls - HAK_TINY_CLASSES];

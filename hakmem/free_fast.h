@@ -2,8 +2,8 @@
  * that frees (shim.c's free and operator delete, hakmem.c's hak_free).
  *
  * The page map names the block's slab (two loads, any pointer); the slab's
- * owner word equals the thread record for a tiny class this thread serves on
- * the fast route (record + 1: a mid class). A tiny free then checks the
+ * owner word equals the thread's token for a tiny class this thread serves
+ * on the fast route (token + 1: a mid class). A tiny free then checks the
  * block start (one AND), the carved range (one compare, which also rejects
  * every pointer above 2^48) and an immediate double free (the page's list
  * head), pushes onto the page and counts the page's blocks down; a mid free
@@ -24,12 +24,17 @@
 HAK_INLINE void hk_free_fast(void *p) {
   hk_slab_t *s = hk_seg_slab_fast(p);
   if (HAK_LIKELY(s != NULL)) {
-    hk_thread_t *t = hk_t_thread;
+    uintptr_t tok = hk_thread_token();
     uintptr_t own = hk_atomic_load_relaxed(&s->owner);
-    if (HAK_LIKELY(own == (uintptr_t)t)) {
-      if (HAK_LIKELY(hk_tiny_free_fast(&t->tiny, s, p))) return;
-    } else if (own == (uintptr_t)t + HK_TAG_MID) {
-      if (HAK_LIKELY(hk_mid_free_fast(&t->mid, s, p))) return;
+    if (HAK_LIKELY(own == tok)) {
+      int r = hk_tiny_free_fast(s, p);
+      if (HAK_LIKELY(r == HK_TINY_FREED)) return;
+      if (r == HK_TINY_EMPTIED) {
+        hk_tiny_page_emptied(&hk_t_thread->tiny, s);
+        return;
+      }
+    } else if (own == tok + HK_TAG_MID) {
+      if (HAK_LIKELY(hk_mid_free_fast(&hk_t_thread->mid, s, p))) return;
     }
   }
   hk_free_slow(p);

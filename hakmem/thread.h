@@ -3,10 +3,11 @@
  * free_fast.h).
  *
  * A thread's record holds its tiny front (pages), mid rings, L0 magazines and
- * statistics. Its address is the thread's owner token: a slab owned by the
- * thread carries token | tag, where the tag says how the thread serves the
- * slab's class, so the free fast path decides "mine, on the common route"
- * with one compare against the record pointer it already holds:
+ * statistics. The thread's owner token is its thread pointer (%fs:0 on
+ * x86-64, TPIDR_EL0 on aarch64: one instruction, no TLS lookup, unique among
+ * live threads; mimalloc's thread id). A slab owned by the thread carries
+ * token | tag, where the tag says how the thread serves the slab's class, so
+ * the free fast path decides "mine, on the common route" with one compare:
  *   HK_TAG_TINY  tiny class on the fast route (the page-local lists)
  *   HK_TAG_MID   mid class on the fast route (the mid rings)
  *   HK_TAG_SLOW  every other route: counted classes (stats, checked mode),
@@ -30,13 +31,27 @@ enum { HK_TAG_TINY = 0, HK_TAG_MID = 1, HK_TAG_SLOW = 2 };
 typedef struct hk_thread {
   hk_tiny_t tiny; /* first: the malloc fast path indexes tiny.page from here */
   uint8_t route[HAK_SMALL_CLASSES]; /* HK_ROUTE_* per class, copied at thread set-up */
-  uintptr_t own[HAK_SMALL_CLASSES]; /* owner word per class: the record | HK_TAG_* */
+  uintptr_t token;                  /* owner token (thread pointer; the late record: its address) */
+  uintptr_t own[HAK_SMALL_CLASSES]; /* owner word per class: token | HK_TAG_* */
   hk_l0_t l0;
   hk_mid_cache_t mid;
   hk_stats_thread_t stats;
   struct hk_thread *next_all, *prev_all;
   struct hk_thread *next_free;
 } HAK_CACHE_ALIGNED hk_thread_t;
+
+/* The calling thread's owner token. */
+HAK_INLINE uintptr_t hk_thread_token(void) {
+  uintptr_t tp;
+#if defined(__x86_64__)
+  __asm__("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+  __asm__("mrs %0, tpidr_el0" : "=r"(tp));
+#else
+  tp = (uintptr_t)__builtin_thread_pointer();
+#endif
+  return tp;
+}
 
 /* The calling thread's record; &hk_empty_thread until its first malloc or
  * free sets it up (and again after its exit). Not exported. */

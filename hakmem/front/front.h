@@ -72,19 +72,21 @@ HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_t *h, unsigned cls, uintptr_t owne
  * page back to the pool unless it is current). */
 HAK_NOINLINE void hk_tiny_page_emptied(hk_tiny_t *h, hk_slab_t *s);
 
-/* Owner-side free of p into page s on the fast route. False when the slow
- * path must run: p is not a block start, was never handed out (also every
- * pointer above 2^48, whose page-map entry is an alias), or is the block
- * freed just before (an immediate double free). */
-HAK_INLINE bool hk_tiny_free_fast(hk_tiny_t *h, hk_slab_t *s, void *p) {
-  if (HAK_UNLIKELY(((uintptr_t)p & s->align_mask) != 0)) return false;
-  if (HAK_UNLIKELY((uintptr_t)p >= s->carve_end)) return false; /* the owner's own field */
+enum { HK_TINY_SLOW = 0, HK_TINY_FREED = 1, HK_TINY_EMPTIED = 2 };
+
+/* Owner-side free of p into page s on the fast route. HK_TINY_SLOW when the
+ * slow path must run: p is not a block start, was never handed out (also
+ * every pointer above 2^48, whose page-map entry is an alias), or is the
+ * block freed just before (an immediate double free). HK_TINY_EMPTIED: done,
+ * and the page's last block came back (call hk_tiny_page_emptied). */
+HAK_INLINE int hk_tiny_free_fast(hk_slab_t *s, void *p) {
+  if (HAK_UNLIKELY(((uintptr_t)p & s->align_mask) != 0)) return HK_TINY_SLOW;
+  if (HAK_UNLIKELY((uintptr_t)p >= s->carve_end)) return HK_TINY_SLOW; /* the owner's own field */
   hk_block_t *f = s->free;
-  if (HAK_UNLIKELY((hk_block_t *)p == f)) return false;
+  if (HAK_UNLIKELY((hk_block_t *)p == f)) return HK_TINY_SLOW;
   hk_block_set_next((hk_block_t *)p, f);
   s->free = (hk_block_t *)p;
-  if (HAK_UNLIKELY(--s->live == 0)) hk_tiny_page_emptied(h, s);
-  return true;
+  return HAK_LIKELY(--s->live != 0) ? HK_TINY_FREED : HK_TINY_EMPTIED;
 }
 
 /* Owner-side free of p, a checked block start of ACTIVE page s (any route):

@@ -836,6 +836,19 @@ void hk_seg_class_release_all(hk_seg_class_t *sc) { class_release(sc, true); }
 
 void hk_seg_class_abandon_after_fork(hk_seg_class_t *sc) { class_release(sc, false); }
 
+void hk_seg_fork_child_disown(uintptr_t keep_a, uintptr_t keep_b) {
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
+    for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+      hk_slab_t *s = &ss->slabs[i];
+      uintptr_t owner = hk_atomic_load_relaxed(&s->owner);
+      if (s->state != HK_SLAB_ACTIVE || owner == 0 || s->list == HK_LIST_ABANDONED) continue;
+      uintptr_t token = hk_owner_token(owner);
+      if (token == keep_a || token == keep_b) continue;
+      release_or_abandon(s, false);
+    }
+  }
+}
+
 /* ---- maintenance ----------------------------------------------------------- */
 
 size_t hk_seg_trim(void) {

@@ -103,11 +103,12 @@ HAK_INLINE void hk_block_set_next(hk_block_t *b, const hk_block_t *next) {
   b->next = (hk_block_t *)((uintptr_t)next ^ hk_block_mask(b));
 }
 
-/* Owner words: the owner token (a thread cache's address, 64-byte aligned)
- * plus a tag in the low bits that tells the free path how the owner serves
- * the slab's class, so "mine, on the common route" is one compare. The
- * segment box stores and clears owner words; it never looks at the tag. */
-#define HK_OWNER_TAG_MASK ((uintptr_t)63)
+/* Owner words: the owner token (16-byte aligned: a thread's thread pointer,
+ * see hakmem/thread.h) plus a tag in the low bits that tells the free path how
+ * the owner serves the slab's class, so "mine, on the common route" is one
+ * compare. The segment box stores and clears owner words; it never looks at
+ * the tag. */
+#define HK_OWNER_TAG_MASK ((uintptr_t)15)
 HAK_INLINE uintptr_t hk_owner_token(uintptr_t owner_word) { return owner_word & ~HK_OWNER_TAG_MASK; }
 
 typedef struct hk_slab {
@@ -305,6 +306,12 @@ void hk_seg_class_release_all(hk_seg_class_t *sc);
 /* After fork() in the child, for a dead parent thread's class set: its slabs
  * become abandoned without touching the pool lock (already reset). */
 void hk_seg_class_abandon_after_fork(hk_seg_class_t *sc);
+
+/* After fork() in the child, once the dead threads' sets are abandoned: every
+ * ACTIVE slab still owned by a token other than keep_a / keep_b (a slab a dead
+ * thread held outside its lists when the parent forked) is abandoned too, so
+ * that a new thread that happens to get the same token never serves it. */
+void hk_seg_fork_child_disown(uintptr_t keep_a, uintptr_t keep_b);
 
 /* ---- pool maintenance and introspection ----------------------------- */
 
