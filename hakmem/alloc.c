@@ -591,8 +591,7 @@ static bool just_freed(const hk_slab_t *s, const void *p) {
   if (hk_owner_token(hk_atomic_load_relaxed(&s->owner)) != t->token) return false;
   unsigned cls = s->cls;
   if (cls >= HAK_TINY_CLASSES) {
-    const hk_mid_ring_t *r = &t->mid.ring[cls - HAK_TINY_CLASSES];
-    return r->n != 0 && r->slot[r->n - 1] == p;
+    return hk_mid_is_top(&t->mid, cls, p);
   }
   if ((t->route[cls] & HK_ROUTE_BASE_MASK) == HK_ROUTE_L0 && hk_l0_is_top(&t->l0, cls, p)) return true;
   return (const hk_block_t *)p == s->free;

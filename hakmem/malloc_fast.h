@@ -36,10 +36,7 @@ HAK_INLINE void *hk_malloc_fast(size_t size) {
     if (HAK_LIKELY(p != NULL)) return p;
   } else if (size - 1 < HAK_MID_MAX) {
     unsigned cls = hk_mid_class(size);
-    if (HAK_LIKELY(t->route[cls] == HK_ROUTE_MID)) {
-      void *p = hk_mid_alloc_fast(&t->mid, cls);
-      if (HAK_LIKELY(p != NULL)) return p;
-    }
+    if (HAK_LIKELY(t->route[cls] == HK_ROUTE_MID && hk_mid_has(&t->mid, cls))) return hk_mid_pop(&t->mid, cls);
   }
   return hk_malloc_slow(size);
 }

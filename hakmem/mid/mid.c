@@ -6,40 +6,41 @@
 #define HK_MID_REFILL (HK_MID_RING / 2)
 
 void *hk_mid_alloc_slow(hk_mid_cache_t *mc, unsigned cls, uintptr_t owner) {
-  hk_mid_ring_t *r = &mc->ring[cls - HAK_TINY_CLASSES];
-  if (r->n != 0) return r->slot[--r->n];
+  void *p = hk_mid_alloc_fast(mc, cls);
+  if (p != NULL) return p;
   hk_block_t *chain;
   uint32_t n = hk_seg_refill(&mc->seg[cls - HAK_TINY_CLASSES], cls, owner, HK_MID_REFILL, &chain);
   if (n == 0) return NULL;
   void *first = chain;
-  for (hk_block_t *b = hk_block_next(chain); b != NULL; b = hk_block_next(b)) r->slot[r->n++] = b;
+  for (hk_block_t *b = hk_block_next(chain); b != NULL; b = hk_block_next(b)) mc->slot[cls][++mc->n[cls]] = b;
   return first;
 }
 
-static void ring_trim(hk_mid_cache_t *mc, unsigned i, uint32_t keep) {
-  hk_mid_ring_t *r = &mc->ring[i];
+/* Returns the oldest blocks of the ring of cls to their slabs, keeping `keep`. */
+static void ring_trim(hk_mid_cache_t *mc, unsigned cls, uint32_t keep) {
+  void **slot = mc->slot[cls];
+  uint32_t n = mc->n[cls];
   /* The oldest entries sit at the bottom of the ring. */
-  uint32_t drop = r->n > keep ? r->n - keep : 0;
-  for (uint32_t k = 0; k < drop; k++) {
-    void *p = r->slot[k];
-    hk_seg_free_local(&mc->seg[i], hk_seg_slab_of(p), p);
+  uint32_t drop = n > keep ? n - keep : 0;
+  for (uint32_t k = 1; k <= drop; k++) {
+    void *p = slot[k];
+    hk_seg_free_local(&mc->seg[cls - HAK_TINY_CLASSES], hk_seg_slab_of(p), p);
   }
-  for (uint32_t k = drop; k < r->n; k++) r->slot[k - drop] = r->slot[k];
-  r->n -= drop;
+  for (uint32_t k = drop + 1; k <= n; k++) slot[k - drop] = slot[k];
+  mc->n[cls] = n - drop;
 }
 
 void hk_mid_free_local(hk_mid_cache_t *mc, hk_slab_t *s, void *p) {
-  unsigned i = s->cls - HAK_TINY_CLASSES;
-  hk_mid_ring_t *r = &mc->ring[i];
-  if (HAK_UNLIKELY(r->n != 0 && r->slot[r->n - 1] == p)) {
+  unsigned cls = s->cls;
+  if (HAK_UNLIKELY(hk_mid_is_top(mc, cls, p))) {
     hk_fatal("free(): double free of %p (mid block size %u)", p, s->block_size);
   }
-  if (r->n == HK_MID_RING) ring_trim(mc, i, HK_MID_RING / 2);
-  r->slot[r->n++] = p;
+  if (mc->n[cls] == HK_MID_RING) ring_trim(mc, cls, HK_MID_RING / 2);
+  mc->slot[cls][++mc->n[cls]] = p;
 }
 
 void hk_mid_flush(hk_mid_cache_t *mc) {
-  for (unsigned i = 0; i < HAK_MID_CLASSES; i++) ring_trim(mc, i, 0);
+  for (unsigned c = HAK_TINY_CLASSES; c < HAK_SMALL_CLASSES; c++) ring_trim(mc, c, 0);
 }
 
 void hk_mid_cache_release(hk_mid_cache_t *mc) {

@@ -26,39 +26,54 @@
 #include "hakmem/core/size_class.h"
 #include "hakmem/segment/segment.h"
 
-#define HK_MID_RING 16u
+/* Blocks a thread caches per mid class. */
+#define HK_MID_RING 15u
 
-typedef struct hk_mid_ring {
-  uint32_t n;
-  void *slot[HK_MID_RING];
-} hk_mid_ring_t;
-
+/* Per class a stack of cached blocks: slot[c][1..n[c]], the newest on top;
+ * slot[c][0] stays NULL, so the top (slot[c][n[c]]) can be compared with a
+ * pointer without testing n first. Indexed by the class itself (the tiny
+ * rows are unused): no subtraction and 128-byte rows on the fast paths. */
 typedef struct hk_mid_cache {
-  hk_mid_ring_t ring[HAK_MID_CLASSES];
+  uint32_t n[HAK_SMALL_CLASSES];
+  void *slot[HAK_SMALL_CLASSES][HK_MID_RING + 1];
   hk_seg_class_t seg[HAK_MID_CLASSES];
 } hk_mid_cache_t;
 
-/* cls in C8..C25. Returns NULL only when the OS is out of memory. */
+/* cls in C8..C25: whether the ring holds a block, and (only then) pop it. */
+HAK_INLINE bool hk_mid_has(const hk_mid_cache_t *mc, unsigned cls) { return mc->n[cls] != 0; }
+HAK_INLINE void *hk_mid_pop(hk_mid_cache_t *mc, unsigned cls) { return mc->slot[cls][mc->n[cls]--]; }
+
+/* cls in C8..C25: the newest cached block, or NULL. */
 HAK_INLINE void *hk_mid_alloc_fast(hk_mid_cache_t *mc, unsigned cls) {
-  hk_mid_ring_t *r = &mc->ring[cls - HAK_TINY_CLASSES];
-  if (HAK_UNLIKELY(r->n == 0)) return NULL;
-  return r->slot[--r->n];
+  uint32_t n = mc->n[cls];
+  if (HAK_UNLIKELY(n == 0)) return NULL;
+  mc->n[cls] = n - 1;
+  return mc->slot[cls][n];
 }
 /* Pops the ring if it holds a block, else refills it from the thread's
- * slabs of cls (owner = the thread's owner token). */
+ * slabs of cls (owner = the thread's owner word for cls). */
 HAK_NOINLINE void *hk_mid_alloc_slow(hk_mid_cache_t *mc, unsigned cls, uintptr_t owner);
+
+/* The block freed last, on top of the ring of cls (an immediate double free). */
+HAK_INLINE bool hk_mid_is_top(const hk_mid_cache_t *mc, unsigned cls, const void *p) {
+  return mc->slot[cls][mc->n[cls]] == p;
+}
 
 /* Owner-side free of mid block p of slab s: pushes p on the class's ring when
  * p is a handed-out block start, the ring has room and p is not the block
  * freed just before (double free). Returns false for the slow path. */
 HAK_INLINE bool hk_mid_free_fast(hk_mid_cache_t *mc, const hk_slab_t *s, void *p) {
-  hk_mid_ring_t *r = &mc->ring[s->cls - HAK_TINY_CLASSES];
-  long idx = hk_slab_block_index(s, p);
-  if (HAK_UNLIKELY((r->n == HK_MID_RING) | (idx < 0) | ((uint32_t)idx >= hk_slab_carved(s)))) {
-    return false;
-  }
-  if (HAK_UNLIKELY(r->n != 0 && r->slot[r->n - 1] == p)) return false;
-  r->slot[r->n++] = p;
+  /* Slabs are 64 KiB aligned: the low 16 bits are the offset in the slab
+   * (for p in s's granule; an aliased p above 2^48 fails the carved test). */
+  uint32_t off = (uint16_t)(uintptr_t)p;
+  uint32_t idx = (uint32_t)(((uint64_t)off * s->div_magic) >> 32);
+  if (HAK_UNLIKELY(idx * s->block_size != off)) return false;
+  if (HAK_UNLIKELY((uintptr_t)p >= s->carve_end)) return false; /* the owner's own field */
+  unsigned cls = s->cls;
+  uint32_t n = mc->n[cls];
+  if (HAK_UNLIKELY(n == HK_MID_RING || mc->slot[cls][n] == p)) return false;
+  mc->slot[cls][n + 1] = p;
+  mc->n[cls] = n + 1;
   return true;
 }
 

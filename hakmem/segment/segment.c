@@ -472,6 +472,7 @@ static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
   s->used = 0;
   s->live = 0;
   s->align_mask = hk_bits_is_pow2(s->block_size) ? (uintptr_t)s->block_size - 1 : 0;
+  s->div_magic = hk_class_div_magic[cls];
   slab_set_carved(s, 0);
   s->state = HK_SLAB_ACTIVE;
   s->list = HK_LIST_NONE;

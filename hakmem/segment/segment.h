@@ -134,7 +134,7 @@ typedef struct hk_slab {
   uint8_t index;         /* slot index in its SuperSlab */
   uint8_t dirty;         /* EMPTY slab not yet purged */
   uint8_t route;         /* the front serving its class (hk_seg_config_t.route) */
-  uint8_t pad_[2];
+  uint32_t div_magic;    /* hk_class_div_magic of the class: offset -> block index */
   /* Second cache line: written by other threads (remote frees) and by the
    * owner's list moves, kept off the line the owner reads on every free. */
   _Alignas(64) hk_atomic_word remote; /* MPSC stack of blocks freed by other threads */
