@@ -39,7 +39,11 @@ static void *pop_current(hk_tiny_t *h, unsigned cls) {
   hk_slab_t *s = h->seg[cls].current;
   if (s == NULL || s->free == NULL) return NULL;
   hk_block_t *b = s->free;
-  s->free = hk_block_next(b);
+  hk_block_t *next = hk_block_next(b);
+  /* The slow route validates the link it follows next time (the fast
+   * path cannot afford it: README "Bad frees"). */
+  hk_seg_link_check(s, b, next);
+  s->free = next;
   s->live++;
   if (h->mode[cls] == HK_TINY_PER_OP) hk_seg_meta_flush(s);
   return b;
@@ -84,6 +88,7 @@ uint32_t hk_tiny_take(hk_tiny_t *h, unsigned cls, void **out, uint32_t n) {
   while (k < n && s->free != NULL) {
     hk_block_t *b = s->free;
     s->free = hk_block_next(b);
+    hk_seg_link_check(s, b, s->free);
     out[k++] = b;
   }
   s->live += (int32_t)k;

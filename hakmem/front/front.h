@@ -65,7 +65,9 @@ HAK_INLINE void *hk_tiny_alloc_fast(hk_tiny_t *h, size_t size) {
 
 /* Any class: a block from the current page, refilling it first when it ran
  * dry (owner = this thread's owner word for the class). Counts PER_OP
- * classes. NULL when the OS is out of memory. */
+ * classes. Validates the link it pops (hk_seg_link_check: a write after
+ * free is reported here, so checked mode, whose every malloc comes here,
+ * reports it). NULL when the OS is out of memory. */
 HAK_NOINLINE void *hk_tiny_alloc_slow(hk_tiny_t *h, unsigned cls, uintptr_t owner);
 
 /* Brings page s's counters up to date after its count reached 0 (and the

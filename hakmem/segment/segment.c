@@ -553,6 +553,21 @@ static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
 
 /* ---- owner side -------------------------------------------------------- */
 
+void hk_seg_link_check(const hk_slab_t *s, const hk_block_t *b, const hk_block_t *next) {
+  if (next == NULL) return;
+  uintptr_t base = (uintptr_t)hk_slab_base(s), off = (uintptr_t)next - base;
+  const char *why = NULL;
+  if (off >= HAK_SLAB_SIZE) why = "outside its slab";
+  else if (hk_class_div(s->cls, (uint32_t)off) * s->block_size != off) why = "not a block start";
+  else if (hk_class_div(s->cls, (uint32_t)off) >= hk_slab_carved(s)) why = "a block never handed out";
+  else if (g_cfg.checked && hk_seg_block_is_live(s, next)) why = "a block the program holds (checked mode)";
+  if (why != NULL) {
+    hk_fatal("malloc(): corrupted free list: free block %p (block size %u, slab %p) links to %p, %s "
+             "(write after free?)",
+             (const void *)b, (unsigned)s->block_size, (void *)base, (const void *)next, why);
+  }
+}
+
 /* Moves the slab's remote frees to its free list (owner or pool lock). */
 static void slab_drain_remote(hk_slab_t *s) {
   hk_block_t *chain = (hk_block_t *)hk_atomic_exchange_acquire(&s->remote, 0);
@@ -560,8 +575,9 @@ static void slab_drain_remote(hk_slab_t *s) {
   meta_sync(s);
   uint32_t n = 1;
   hk_block_t *tail = chain;
-  while (hk_block_next(tail) != NULL) {
-    tail = hk_block_next(tail);
+  for (hk_block_t *nx; (nx = hk_block_next(tail)) != NULL;) {
+    if (HAK_UNLIKELY(g_cfg.checked)) hk_seg_link_check(s, tail, nx);
+    tail = nx;
     /* A block pushed twice (freed twice by other threads) links the queue
      * into a cycle: report it instead of walking forever. */
     if (HAK_UNLIKELY(++n > s->capacity)) {
@@ -590,6 +606,7 @@ static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
   while (n < want && s->free != NULL) {
     hk_block_t *b = s->free;
     s->free = hk_block_next(b);
+    hk_seg_link_check(s, b, s->free);
     hk_block_set_next(b, chain);
     chain = b;
     n++;

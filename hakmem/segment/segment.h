@@ -226,6 +226,13 @@ HAK_INLINE long hk_slab_block_index(const hk_slab_t *s, const void *p) {
   return idx * s->block_size == off ? (long)idx : -1;
 }
 
+/* A free-list link read from free block b of slab s must be NULL or a
+ * handed-out block start of the same slab (and, in checked mode, not a
+ * block the program holds). Anything else means the list was overwritten
+ * (typically a write after free): reports it, naming the block, its size
+ * and the bad link, and aborts. For the paths that walk lists. */
+void hk_seg_link_check(const hk_slab_t *s, const hk_block_t *b, const hk_block_t *next);
+
 /* Blocks of the slab ever handed out (any thread may ask). */
 HAK_INLINE uint32_t hk_slab_carved(const hk_slab_t *s) { return hk_atomic_load_relaxed(&s->carved); }
 

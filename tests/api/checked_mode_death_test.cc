@@ -176,10 +176,34 @@ TEST(CheckedModeDeathTest, FreeListRedirectedByAWriteAfterFree) {
         void* b = malloc(64);                     // would be `live` again
         fprintf(stderr, "not reached %p %p\n", a, b);
       },
-      "hakmem: malloc\\(\\): heap corruption: block " + Hex(live) +
-          " \\(block size 64\\) handed out while the program still holds it");
+      "hakmem: malloc\\(\\): corrupted free list: free block " + Hex(p) +
+          " \\(block size 64, slab 0x[0-9a-f]+\\) links to " + Hex(live) +
+          ", a block the program holds \\(checked mode\\) \\(write after free\\?\\)");
   free(p);
   free(live);
+}
+
+// A write after free fills a freed block with garbage: its link no longer
+// names a block of its slab. Checked mode reports it when malloc pops the
+// block (the release build's fast path would follow the link and fault).
+TEST(CheckedModeDeathTest, FreeListOverwrittenWithGarbage) {
+  void* p = malloc(64);
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        memset(Launder(p), 0x41, 64);  // use after free: the link is now 0x4141...
+        void* a = malloc(64);          // p itself: its link is checked here
+        void* b = malloc(64);
+        fprintf(stderr, "not reached %p %p\n", a, b);
+      },
+#ifdef HAKMEM_FREELIST_ENCODING
+      "hakmem: malloc\\(\\): corrupted free list: free block " + Hex(p));
+#else
+      "hakmem: malloc\\(\\): corrupted free list: free block " + Hex(p) +
+          " \\(block size 64, slab 0x[0-9a-f]+\\) links to 0x4141414141414141, outside its slab "
+          "\\(write after free\\?\\)");
+#endif
+  free(p);
 }
 
 // Correct programs get no report: every allocation function, sizes of every
