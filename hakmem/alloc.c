@@ -97,7 +97,7 @@ static void routes_init(const hk_policy_t *pol) {
       bool heap = base == HK_ROUTE_HEAP;
       g_meta[c] = heap ? pol->meta_mode[c] : HK_META_SAFE;
       g_fast[c] = r == HK_ROUTE_LIST || (r == HK_ROUTE_HEAP && g_meta[c] != HK_META_PER_OP);
-      g_tag[c] = g_fast[c] ? HK_TAG_TINY : HK_TAG_SLOW;
+      g_tag[c] = g_fast[c] ? HK_TAG_TINY : r == HK_ROUTE_L0 ? HK_TAG_L0 : HK_TAG_SLOW;
     } else {
       g_tag[c] = r == HK_ROUTE_MID ? HK_TAG_MID : HK_TAG_SLOW;
     }
@@ -324,6 +324,14 @@ static void count_malloc(hk_thread_t *t, unsigned cls, unsigned event, bool ok) 
 
 void *hk_malloc_slow(size_t size) {
   hk_thread_t *t = hk_t_thread;
+  /* An uncounted L0 class: the magazine first. */
+  if (size - 1 < HAK_TINY_MAX) {
+    unsigned cls = hk_tiny_class(size);
+    if (t->route[cls] == HK_ROUTE_L0) {
+      void *p = hk_l0_pop(&t->l0, cls);
+      if (p != NULL) return p;
+    }
+  }
   if (t == &hk_empty_thread) t = thread_get_slow();
   unsigned cls = hk_size_class(size);
   unsigned event;

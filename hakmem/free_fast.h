@@ -17,6 +17,7 @@
 #include "hakmem/core/atomic.h"
 #include "hakmem/core/compiler.h"
 #include "hakmem/front/front.h"
+#include "hakmem/front/l0.h"
 #include "hakmem/mid/mid.h"
 #include "hakmem/segment/segment.h"
 #include "hakmem/thread.h"
@@ -26,7 +27,8 @@ HAK_INLINE void hk_free_fast(void *p) {
   if (HAK_LIKELY(s != NULL)) {
     uintptr_t tok = hk_thread_token();
     uintptr_t own = hk_atomic_load_relaxed(&s->owner);
-    if (HAK_LIKELY(own == tok)) {
+    /* Leftover-mode L0 classes free onto their pages like the tiny route. */
+    if (HAK_LIKELY(own == tok) || (own == tok + HK_TAG_L0 && hk_t_thread->l0.leftover)) {
       int r = hk_tiny_free_fast(s, p);
       if (HAK_LIKELY(r == HK_TINY_FREED)) return;
       if (r == HK_TINY_EMPTIED) {
@@ -35,6 +37,8 @@ HAK_INLINE void hk_free_fast(void *p) {
       }
     } else if (own == tok + HK_TAG_MID) {
       if (HAK_LIKELY(hk_mid_free_fast(&hk_t_thread->mid, s, p))) return;
+    } else if (own == tok + HK_TAG_L0) {
+      if (HAK_LIKELY(hk_l0_free_fast(&hk_t_thread->l0, s, p))) return;
     }
   }
   hk_free_slow(p);

@@ -11,7 +11,10 @@
  *   HK_TAG_TINY  tiny class on the fast route (the page-local lists)
  *   HK_TAG_MID   mid class on the fast route (the mid rings)
  *   HK_TAG_SLOW  every other route: counted classes (stats, checked mode),
- *                meta mode PER_OP, the L0 magazine; the slow path decides.
+ *                meta mode PER_OP; the slow path decides.
+ *   HK_TAG_L0    tiny class behind the L0 magazine (uncounted): free pushes
+ *                onto the magazine inline; malloc pops it first thing in the
+ *                slow path (the page table sends those classes there).
  * The route of a class is fixed at initialisation (policy box), so the tag
  * is fixed per class and costs no branch per operation. */
 #ifndef HAKMEM_THREAD_H
@@ -26,7 +29,7 @@
 #include "hakmem/mid/mid.h"
 #include "hakmem/stats/stats.h"
 
-enum { HK_TAG_TINY = 0, HK_TAG_MID = 1, HK_TAG_SLOW = 2 };
+enum { HK_TAG_TINY = 0, HK_TAG_MID = 1, HK_TAG_SLOW = 2, HK_TAG_L0 = 3 };
 
 typedef struct hk_thread {
   hk_tiny_t tiny; /* first: the malloc fast path indexes tiny.page from here */

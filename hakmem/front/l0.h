@@ -48,6 +48,22 @@ HAK_INLINE bool hk_l0_is_top(const hk_l0_t *l, unsigned cls, const void *p) {
   return m->n != 0 && m->slot[m->n - 1] == p;
 }
 
+/* Owner-side free of p, a block of page s of an L0 class in stealing mode:
+ * pushes p onto the magazine after the tiny front's checks (block start,
+ * carved range, not the page's or the magazine's top block). False: the
+ * slow path takes it (full magazine, leftover mode, a bad pointer). */
+HAK_INLINE bool hk_l0_free_fast(hk_l0_t *l, const hk_slab_t *s, void *p) {
+  if (HAK_UNLIKELY(((uintptr_t)p & s->align_mask) != 0)) return false;
+  if (HAK_UNLIKELY((uintptr_t)p >= s->carve_end)) return false; /* the owner's own field */
+  hk_l0_mag_t *m = &l->mag[s->cls];
+  uint32_t n = m->n;
+  if (HAK_UNLIKELY(n == HK_L0_CAP || l->leftover || (hk_block_t *)p == s->free)) return false;
+  if (HAK_UNLIKELY(n != 0 && m->slot[n - 1] == p)) return false;
+  m->slot[n] = p;
+  m->n = n + 1;
+  return true;
+}
+
 /* Pushes p if the magazine has room. */
 HAK_INLINE bool hk_l0_push(hk_l0_t *l, unsigned cls, void *p) {
   hk_l0_mag_t *m = &l->mag[cls];
