@@ -27,7 +27,7 @@ static const struct {
   hk_policy_var_t var;
 } k_vars[] = {
     VAR(tiny_sll_drain_interval, "HAKMEM_TINY_SLL_DRAIN_INTERVAL", 2048, 0, 1u << 30, NULL,
-        "frees between periodic drains of a thread's tiny free lists back to their slabs (0 = never)"),
+        "no effect since the page-local core (no per-thread tiny lists to drain); still parsed"),
     VAR(ss_lru_max, "HAKMEM_SS_LRU_MAX", 4, 0, 1024, NULL,
         "fully empty 2 MiB SuperSlabs kept mapped (purged) for reuse before being unmapped"),
     VAR(empty_slab_reserve, "HAKMEM_EMPTY_SLAB_RESERVE", 4, 0, 1024, NULL,
@@ -48,11 +48,11 @@ static const struct {
     VAR(tiny_c6_meta_mode, "HAKMEM_TINY_C6_META_MODE", HK_META_PER_OP, 0, 2, NULL,
         "C6 on TinyHeap: the same three modes as C7"),
     VAR(tiny_heap_v2, "HAKMEM_TINY_HEAP_V2", 0, 0, 1, NULL,
-        "1 puts the L0 magazine (TinyHeapV2) in front of the TLS lists of C0..C3"),
+        "1 puts the L0 magazine (TinyHeapV2) in front of the pages of C0..C3"),
     VAR(tiny_heap_v2_class_mask, "HAKMEM_TINY_HEAP_V2_CLASS_MASK", 0xf, 0, 0xf, NULL,
         "bit c: class Cc (C0..C3) uses the L0 magazine"),
     VAR(tiny_heap_v2_leftover, "HAKMEM_TINY_HEAP_V2_LEFTOVER_MODE", 0, 0, 1, NULL,
-        "L0 supply: 0 stealing (free fills the magazine first), 1 leftover (only what the TLS list cannot take)"),
+        "L0 supply: 0 stealing (free fills the magazine first), 1 leftover (refills fill it from the page)"),
     VAR(tiny_heap_v2_stats, "HAKMEM_TINY_HEAP_V2_STATS", 0, 0, 1, NULL,
         "1 counts L0 magazine hits, misses and pushes (shown by the stats dump)"),
     VAR(stats, "HAKMEM_STATS", 0, 0, 1, NULL,
