@@ -15,7 +15,27 @@ HAK_COPTS = [
     "//conditions:default": ["-O2"],
 })
 
-# Visibility for box internals: only HAKMEM's own packages.
+# Visibility: each box is visible only to the boxes above it, their tests and
+# (for core's memops) the benchmarks. The layering, bottom to top:
+#   core -> pagemap -> segment -> front (tiny, l0), mid, large -> policy/stats
+#   -> //hakmem (thread records, fast paths, API, shim).
+HAK_TESTS = ["//tests:__subpackages__"]
+
+# core: every box, the tests, the benchmarks.
+HAK_VIS_CORE = ["//hakmem:__subpackages__", "//benchmarks:__pkg__"] + HAK_TESTS
+
+# segment: the front ends and the large-object box above it, and the API.
+HAK_VIS_SEGMENT = [
+    "//hakmem:__pkg__",
+    "//hakmem/front:__pkg__",
+    "//hakmem/large:__pkg__",
+    "//hakmem/mid:__pkg__",
+] + HAK_TESTS
+
+# Boxes only the API layer (//hakmem) uses.
+HAK_VIS_API_ONLY = ["//hakmem:__pkg__"] + HAK_TESTS
+
+# Kept for packages outside the allocator that share build helpers.
 HAK_INTERNAL = ["//:__subpackages__"]
 
 def hak_cc_test(name, linkstatic = True, **kwargs):
