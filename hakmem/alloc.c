@@ -116,9 +116,10 @@ static void global_init(void) {
                            .checked = (uint8_t)pol->check};
     /* Every tiny class lives on pages (the tiny front); the mid classes on
      * slabs refilled in batches (the mid rings). */
-    seg.heap_mask = 0xff;
-    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) seg.meta_mode[c] = g_meta[c];
-    for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) seg.route[c] = pol->route[c];
+    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
+      seg.page_counted[c] = 1;
+      seg.ss_uncounted[c] = g_meta[c] == HK_META_ULTRA;
+    }
     hk_seg_configure(&seg);
     g_stats_level = pol->stats_level;
     g_l0_counted = pol->l0_stats;

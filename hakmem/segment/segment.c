@@ -165,10 +165,10 @@ bool hk_seg_block_is_live(const hk_slab_t *s, const void *p) {
   return (hk_atomic_load_relaxed(w) & bit) != 0;
 }
 
-static bool class_heap(unsigned cls) { return cls < HAK_TINY_CLASSES && ((g_cfg.heap_mask >> cls) & 1u); }
-static bool class_ultra(unsigned cls) { return class_heap(cls) && g_cfg.meta_mode[cls] == 2; }
-/* TinyHeap pages keep `live` in every meta mode (the fast paths count it to
- * find empty pages); ULTRA only leaves the SuperSlab counter alone. */
+static bool class_heap(unsigned cls) { return g_cfg.page_counted[cls] != 0; }
+static bool class_ultra(unsigned cls) { return g_cfg.ss_uncounted[cls] != 0; }
+/* Pages keep `live` exact (the fronts count it to find empty pages); an
+ * ss_uncounted class only leaves the SuperSlab counter alone. */
 static bool class_counted_heap(unsigned cls) { return class_heap(cls); }
 
 /* The SuperSlab counter follows `used` except for ULTRA classes. */
@@ -180,8 +180,8 @@ HAK_INLINE void count_source(unsigned cls, unsigned src) {
   if (HAK_UNLIKELY(g_cfg.count_sources)) hk_atomic_add_relaxed(&g_src[cls][src], 1);
 }
 
-/* Meta sync: makes `used` exact. A TinyHeap page adds its delta live - used
- * (the SuperSlab counter follows, except for ULTRA classes). */
+/* Page sync: makes `used` exact. A page adds its delta live - used (the
+ * SuperSlab counter follows, except for ss_uncounted classes). */
 static void meta_sync(hk_slab_t *s) {
   if (class_counted_heap(s->cls) && s->live != (int32_t)s->used) {
     int32_t d = s->live - (int32_t)s->used;
@@ -191,7 +191,7 @@ static void meta_sync(hk_slab_t *s) {
 }
 
 /* After the segment box changed `used` (remote drain, attach): a counted
- * TinyHeap page's exact count starts from it again. */
+ * page's exact count starts from it again. */
 static void meta_reset(hk_slab_t *s) {
   if (class_counted_heap(s->cls)) s->live = (int32_t)s->used;
 }
@@ -465,7 +465,6 @@ static void slab_release_locked(hk_slab_t *s) {
 static void slab_activate(hk_slab_t *s, unsigned cls, uintptr_t owner) {
   hk_superslab_t *ss = ss_of(s);
   s->cls = (uint8_t)cls;
-  s->route = g_cfg.route[cls];
   s->block_size = (uint16_t)hk_class_size[cls];
   s->capacity = (uint16_t)hk_class_capacity(cls);
   s->free = NULL;
@@ -649,7 +648,7 @@ static void page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s) {
   hk_unlock(&g_pool_lock);
 }
 
-/* Looks at up to HK_FULL_SCAN_MAX full slabs for remote frees (or, TinyHeap
+/* Looks at up to HK_FULL_SCAN_MAX full slabs for remote frees (or, for
  * pages, local frees: those push onto a full page without moving it),
  * resuming where the last scan stopped (so every full slab is seen in turn);
  * returns one that has free blocks now, sending emptied ones back to the
@@ -726,7 +725,7 @@ void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p) {
   }
 }
 
-/* ---- TinyHeap page boundaries ---------------------------------------------- */
+/* ---- page boundaries ------------------------------------------------------- */
 
 /* Carves up to one OS page worth of blocks (at least 8) onto the page's free
  * list, lowest address first. False if every block was carved already. */
@@ -748,7 +747,7 @@ static bool page_extend(hk_slab_t *s) {
   return true;
 }
 
-/* A page becoming a TinyHeap's current page: counters beyond the carved
+/* A page becoming a thread's current page: counters beyond the carved
  * blocks cannot be right (a corrupted heap); report once and clamp. */
 static void page_attach(hk_slab_t *s) {
   static hk_atomic_u32 reported;

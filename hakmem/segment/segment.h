@@ -17,21 +17,25 @@
  *     see "EMPTY slabs" in segment.c).
  *   - The region registry: a two-level map from each 2 MiB chunk of the
  *     address space to the header of the HAKMEM region covering it, tagged with
- *     the region kind. hk_region_lookup answers "is this ours, and what is it"
- *     in two dependent loads for any pointer, also foreign or garbage ones.
+ *     the region kind (large blocks, diagnostics of released regions); and the
+ *     page-map entries (hakmem/pagemap) naming each slab's descriptor, which
+ *     the free fast path reads.
  *   - Per-class slab sets of an owner thread (current, partial, full), batch
- *     refill from them (the `alloc_slow_from_class` boundary), local frees back
- *     into slabs and `page_becomes_empty`, remote frees (lock-free MPSC stack
- *     per slab; the owner drains it before it pops the slab's free list, so a
- *     block is never in two lists), abandonment at thread exit and adoption.
- *   - TinyHeap pages: the two boundaries of hakmem/front/tiny_heap.h
- *     (alloc_slow_from_class, page_becomes_empty) and the meta sync that
- *     brings a page's counters up to date by its class's meta mode.
+ *     refill from them, local frees back into slabs, remote frees (lock-free
+ *     MPSC stack per slab; the owner drains it before it pops the slab's free
+ *     list, so a block is never in two lists), abandonment at thread exit and
+ *     adoption.
+ *   - Pages (slabs that keep an exact `live` count, the tiny front's): the two
+ *     boundaries (alloc_slow_from_class, page_becomes_empty) and the sync that
+ *     brings a page's `used` and its SuperSlab's counter up to date. Which
+ *     classes are pages and which leave the SuperSlab counter alone is
+ *     configuration (hk_seg_config_t); routes and meta modes are the fronts'.
  *   - Counters: per SuperSlab the number of blocks outside its slabs
  *     (live_blocks = sum of used), per class where slow paths found blocks
  *     (HK_SRC_*), and a census / check of both for tests.
- * Boundary: the tiny front and the mid pool keep their own per-thread caches
- * and call in here only to refill, to return blocks, and at thread exit. The
+ * Boundary: the tiny front and the mid pool keep their own per-thread state
+ * and call in here only at page boundaries, to refill, to return blocks, and
+ * at thread exit. The
  * large-object code registers its regions here. Locks: one pool lock for the
  * shared structures (cold paths only); no lock on the refill/free fast paths. */
 #ifndef HAKMEM_SEGMENT_SEGMENT_H
@@ -120,11 +124,11 @@ typedef struct hk_slab {
                           * never handed out. Written by the owner only, read by the
                           * owner's fast path (the carved count is what others read) */
   uintptr_t align_mask;  /* block_size - 1 for power-of-two classes, else 0 */
-  int32_t live;          /* TinyHeap page: blocks outside the page, exact on every
+  int32_t live;          /* page: blocks outside the page, exact on every
                           * operation; its delta live - used goes into `used` and
                           * live_blocks at the meta syncs. 0 otherwise */
   uint32_t used;         /* blocks outside the slab: with users or in thread caches
-                          * (a TinyHeap page: as of the last meta sync) */
+                          * (a page: as of the last sync) */
   hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out */
   uint16_t capacity;
   uint16_t block_size;
@@ -133,7 +137,7 @@ typedef struct hk_slab {
   uint8_t list;          /* HK_LIST_* */
   uint8_t index;         /* slot index in its SuperSlab */
   uint8_t dirty;         /* EMPTY slab not yet purged */
-  uint8_t route;         /* the front serving its class (hk_seg_config_t.route) */
+  uint8_t pad_;
   uint32_t div_magic;    /* hk_class_div_magic of the class: offset -> block index */
   /* Second cache line: written by other threads (remote frees) and by the
    * owner's list moves, kept off the line the owner reads on every free. */
@@ -151,7 +155,7 @@ typedef struct hk_superslab {
   uint8_t on_unused_list;
   uint8_t pad_[6];
   /* Sum of `used` over the slabs (blocks outside their slabs), updated with
-   * them by every owner; not maintained for classes in meta mode ULTRA. */
+   * them by every owner; not maintained for ss_uncounted classes. */
   hk_atomic_word live_blocks;
   hk_slab_t slabs[HK_SS_SLABS]; /* slabs[0] describes the header slab, never used */
 } hk_superslab_t;
@@ -248,14 +252,14 @@ typedef struct hk_seg_class {
   uint32_t nslabs;     /* slabs owned in this class */
 } hk_seg_class_t;
 
-/* ---- meta counters (SPEC §3 meta modes) ----------------------------------- */
+/* ---- page counters ------------------------------------------------------- */
 
 HAK_INLINE hk_atomic_word *hk_seg_live_counter(const hk_slab_t *s) {
   return &((hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK))->live_blocks;
 }
 
-/* Adds a counted TinyHeap page's delta (live - used) to its slab's `used`
- * and its SuperSlab's live_blocks (meta modes PER_OP and SAFE; owner only). */
+/* Adds a page's delta (live - used) to its slab's `used` and its SuperSlab's
+ * live_blocks (owner only; a front that counts every operation calls it). */
 HAK_INLINE void hk_seg_meta_flush(hk_slab_t *s) {
   int32_t d = s->live - (int32_t)s->used;
   s->used = (uint32_t)s->live;
@@ -273,12 +277,12 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
  * comes back and the slab is not the class's current slab. */
 void hk_seg_free_local(hk_seg_class_t *sc, hk_slab_t *s, void *p);
 
-/* ---- TinyHeap pages (hakmem/front/tiny_heap.h) ---------------------------
- * A TinyHeap class pops and pushes blocks on its current page's own free list
+/* ---- pages (hakmem/front/front.h) ----------------------------------------
+ * A page class pops and pushes blocks on its current page's own free list
  * (s->free) and counts them in s->live; it enters the segment box only at
  * these two boundaries. Both bring the page's counters up to date first
- * (meta sync: SAFE and PER_OP add the delta live - used; ULTRA recounts the
- * page from its free list). */
+ * (the sync adds the delta live - used to `used` and, unless the class is
+ * ss_uncounted, to the SuperSlab's live_blocks). */
 
 /* alloc_slow_from_class (the current page is exhausted or missing): makes
  * sc->current a page of class cls with a non-empty free list — remote frees
@@ -364,9 +368,12 @@ uint64_t hk_seg_live_blocks(void);
 typedef struct hk_seg_config {
   uint32_t lru_max;          /* fully empty SuperSlabs kept mapped (purged) */
   uint32_t dirty_empty_max;  /* EMPTY slabs per class kept unpurged */
-  uint8_t heap_mask;         /* tiny classes whose pages are TinyHeap pages */
-  uint8_t meta_mode[HAK_TINY_CLASSES]; /* of TinyHeap classes: 0 per-op, 1 SAFE, 2 ULTRA */
-  uint8_t route[HAK_SMALL_CLASSES];    /* tag copied into each slab of the class */
+  /* Per class: its slabs are pages that keep an exact `live` count (the
+   * front syncs it into `used` at the page boundaries), and whether the
+   * SuperSlab's live_blocks follows them. How a front uses these is its own
+   * business (routes, meta modes): the segment box only keeps the counts. */
+  uint8_t page_counted[HAK_SMALL_CLASSES];
+  uint8_t ss_uncounted[HAK_SMALL_CLASSES];
   uint8_t count_sources;     /* count HK_SRC_* per class */
   uint8_t checked;           /* checked mode: hk_seg_check also checks the live bits */
 } hk_seg_config_t;
@@ -400,7 +407,7 @@ int hk_seg_check(void);
 typedef struct hk_seg_census {
   uint64_t used[HAK_SMALL_CLASSES];
   uint64_t live_blocks;      /* sum of live_blocks */
-  uint64_t used_total;       /* sum of the exact counts (live for counted TinyHeap pages) */
+  uint64_t used_total;       /* sum of the exact counts (live for pages) */
   uint32_t mismatched_superslabs;
   uint32_t counters_maintained;
 } hk_seg_census_t;
