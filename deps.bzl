@@ -4,9 +4,10 @@
     hakmem_deps()
 
 defines:
-  * offline stand-ins for @rules_cc, @rules_java and @remote_coverage_tools,
-    only when Bazel cannot fetch them (Debian's bazel-bootstrap 4.2.3, which
-    reports an empty native.bazel_version, or offline = True). A released
+  * offline stand-ins for @rules_cc, @rules_shell, @rules_java and
+    @remote_coverage_tools, only when Bazel cannot fetch them (Debian's
+    bazel-bootstrap 4.2.3, which reports an empty native.bazel_version, or
+    offline = True). A released
     Bazel with network keeps its own definitions: nothing is overridden.
   * @com_google_googletest      GoogleTest/GoogleMock built from /usr/src/googletest
   * @com_github_google_benchmark Google Benchmark, Debian's prebuilt library
@@ -33,6 +34,25 @@ def cc_toolchain(**kwargs):
 def cc_toolchain_suite(**kwargs):
     native.cc_toolchain_suite(**kwargs)
 '''
+
+# rules_shell's layout: one .bzl per rule under //shell, e.g.
+#   load("@rules_shell//shell:sh_test.bzl", "sh_test")
+_RULES_SHELL_FILES = {
+    "BUILD.bazel": "",
+    "shell/BUILD.bazel": 'exports_files(["sh_binary.bzl", "sh_library.bzl", "sh_test.bzl"])\n',
+    "shell/sh_binary.bzl": '''"""Offline stand-in for rules_shell: Bazel's native sh_binary."""
+def sh_binary(**kwargs):
+    native.sh_binary(**kwargs)
+''',
+    "shell/sh_library.bzl": '''"""Offline stand-in for rules_shell: Bazel's native sh_library."""
+def sh_library(**kwargs):
+    native.sh_library(**kwargs)
+''',
+    "shell/sh_test.bzl": '''"""Offline stand-in for rules_shell: Bazel's native sh_test."""
+def sh_test(**kwargs):
+    native.sh_test(**kwargs)
+''',
+}
 
 _RULES_JAVA_DEFS = '''\
 """Offline stand-in for rules_java: forwards to Bazel's native Java rules."""
@@ -196,8 +216,8 @@ def hakmem_deps(offline = None):
     """Declares HAKMEM's external repositories.
 
     Args:
-      offline: True forces the offline stand-ins for rules_cc, rules_java and
-        remote_coverage_tools, False never uses them; None (default) uses them
+      offline: True forces the offline stand-ins for rules_cc, rules_shell,
+        rules_java and remote_coverage_tools, False never uses them; None (default) uses them
         only on a Bazel without a version (Debian's bazel-bootstrap).
     """
     if _needs_offline_standins(offline):
@@ -206,6 +226,7 @@ def hakmem_deps(offline = None):
             "cc/BUILD.bazel": 'exports_files(["defs.bzl"])\n',
             "cc/defs.bzl": _RULES_CC_DEFS,
         })
+        _maybe(_standin_repo, "rules_shell", files = _RULES_SHELL_FILES)
         _maybe(_standin_repo, "rules_java", files = {
             "BUILD.bazel": "",
             "java/BUILD.bazel": 'exports_files(["defs.bzl"])\n',

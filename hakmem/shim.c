@@ -17,6 +17,7 @@
 #include "hakmem/malloc_fast.h"
 #include "hakmem/core/compiler.h"
 #include "hakmem/core/report.h"
+#include "hakmem/introspect.h"
 
 #define SHIM HAK_EXPORT
 
@@ -136,3 +137,10 @@ SHIM void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt
   (void)nt;
   hk_free_fast(p);
 }
+
+/* glibc's introspection calls, from HAKMEM's numbers (introspect.c). */
+SHIM struct mallinfo2 mallinfo2(void) { return hk_introspect_mallinfo2(); }
+SHIM struct mallinfo mallinfo(void) { return hk_introspect_mallinfo(); }
+SHIM void malloc_stats(void) { hk_introspect_malloc_stats(); }
+SHIM int malloc_info(int options, FILE *fp) { return hk_introspect_malloc_info(options, fp); }
+SHIM int mallopt(int param, int value) { return hk_introspect_mallopt(param, value); }

@@ -24,6 +24,10 @@ HOST_PKGS=(
   valgrind time hyperfine
   # real programs run under LD_PRELOAD in integration tests
   python3 sqlite3 git
+  # servers under load in //tests/servers (with their benchmark tools)
+  redis-server redis-tools memcached nginx-light apache2-utils
+  # CPU hog for checking the suite on a loaded machine (README "Tests")
+  stress-ng
   # headless browser: //tools:dashboard_test renders the benchmark dashboard
   chromium
 )
@@ -95,6 +99,22 @@ if [ "${HAKMEM_SETUP_NO_ARM64:-0}" != 1 ]; then
   else
     log "arm64 packages present (${#ARM64_PKGS[@]})"
   fi
+fi
+
+# buildifier (BUILD/.bzl formatter and linter; tools/buildifier_check.sh):
+# the npm package carries the binary, so it installs offline from the npm
+# registry. Pinned; skipped when that version is already on PATH.
+BUILDIFIER_VERSION=8.2.1
+if [ "$(buildifier --version 2>/dev/null | sed -n 's/^buildifier version: *\([^ ]*\).*/\1/p')" = "$BUILDIFIER_VERSION" ]; then
+  log "buildifier $BUILDIFIER_VERSION present"
+else
+  need_root "buildifier (npm install -g)"
+  # npm: the machine's own (Node.js packages often bring it) or Debian's.
+  command -v npm >/dev/null || apt_install npm
+  log "npm install -g @bazel/buildifier@$BUILDIFIER_VERSION"
+  "${SUDO[@]}" npm install -g --no-audit --no-fund "@bazel/buildifier@$BUILDIFIER_VERSION" >/tmp/hakmem-setup-npm.log 2>&1 \
+    || die "npm install -g @bazel/buildifier@$BUILDIFIER_VERSION failed (log: /tmp/hakmem-setup-npm.log)"
+  command -v buildifier >/dev/null || die "buildifier not on PATH after npm install -g (npm prefix: $(npm prefix -g))"
 fi
 
 command -v bazel >/dev/null || die "bazel not on PATH after installing bazel-bootstrap"

@@ -919,6 +919,22 @@ uint64_t hk_seg_live_blocks(void) {
   return n;
 }
 
+void hk_seg_usage_get(hk_seg_usage_t *out) {
+  memset(out, 0, sizeof(*out));
+  hk_lock(&g_pool_lock);
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
+    for (unsigned i = 1; i < HK_SS_SLABS; i++) {
+      const hk_slab_t *sl = &ss->slabs[i];
+      if (sl->state != HK_SLAB_ACTIVE || sl->cls >= HAK_SMALL_CLASSES || class_ultra(sl->cls)) continue;
+      uint32_t used = __atomic_load_n(&sl->used, __ATOMIC_RELAXED); /* the owner's: a snapshot */
+      if (used > sl->capacity) used = sl->capacity;
+      out->used_blocks[sl->cls] += used;
+      out->free_blocks[sl->cls] += sl->capacity - used;
+    }
+  }
+  hk_unlock(&g_pool_lock);
+}
+
 /* Lock order: pool before registry (pool_acquire maps SuperSlabs, which
  * registers them, with the pool lock held). */
 void hk_seg_fork_prepare(void) {

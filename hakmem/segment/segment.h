@@ -364,6 +364,17 @@ void hk_seg_source_counts(unsigned cls, uint64_t *out);
 /* Sum of live_blocks over every mapped SuperSlab. */
 uint64_t hk_seg_live_blocks(void);
 
+/* Per class, blocks outside their slabs (`used`) and the rest of the ACTIVE
+ * slabs' capacity, summed at call time under the pool lock (for mallinfo &
+ * co., hakmem/introspect.c; nothing is counted on the fast paths). A counted
+ * TinyHeap page contributes as of its last meta sync; classes in meta mode
+ * ULTRA are not counted. */
+typedef struct hk_seg_usage {
+  uint64_t used_blocks[HAK_SMALL_CLASSES];
+  uint64_t free_blocks[HAK_SMALL_CLASSES];
+} hk_seg_usage_t;
+void hk_seg_usage_get(hk_seg_usage_t *out);
+
 /* Tunables (set once at init by the API layer from the policy snapshot). */
 typedef struct hk_seg_config {
   uint32_t lru_max;          /* fully empty SuperSlabs kept mapped (purged) */

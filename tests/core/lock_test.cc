@@ -225,8 +225,9 @@ TEST(Lock, ContendedPathsKeepErrno) {
     hk_test_lock_release(l);
   });
   while (!started) sched_yield();
-  // The waiter marks the lock contended just before it sleeps in the futex.
-  for (int i = 0; i < 2000 && hk_test_lock_state(l) != 2u; i++) usleep(1000);
+  // The waiter marks the lock contended just before it sleeps in the futex
+  // (bounded wait: at least 60 s, for a machine loaded far beyond its cores).
+  for (int i = 0; i < 60000 && hk_test_lock_state(l) != 2u; i++) usleep(1000);
   ASSERT_EQ(hk_test_lock_state(l), 2u);
   for (int i = 0; i < 5; i++) {
     usleep(2000);

@@ -32,6 +32,12 @@ void Fail(const std::string &why) {
 }
 
 // Child exit codes.
+// A child's work takes well under a second natively; on a loaded 2-core
+// machine (load average 20-30) and under QEMU it stretches by 10-50x. The
+// alarm only turns a hang into a named failure: it must not fire on a slow
+// but live child, and must fire before Bazel's timeout (medium: 300 s).
+constexpr unsigned kChildAlarmSeconds = 150;
+
 enum : int { kChildOk = 0, kChildCorrupt = 3, kChildNoMemory = 4, kChildBad = 5, kChildThread = 6 };
 
 // In the child: report on stderr (captured in the test log) and give the
@@ -194,7 +200,7 @@ enum class ChildMode { kPlain, kThread, kFork };
 
 // Child body; returns the exit code.
 int ChildMain(ChildMode mode, uint64_t seed, unsigned ops) {
-  alarm(30);  // a deadlock after fork ends as SIGALRM, not as a hung test
+  alarm(kChildAlarmSeconds);  // a deadlock after fork ends as SIGALRM, not as a hung test
   int rc = ChildInherited();
   if (rc != kChildOk) return rc;
   rc = ChildAllocWork(seed, ops);
@@ -419,7 +425,7 @@ int ChildStructuralCheck(const char *when) {
 }
 
 int ChildOfExitingThreads(uint64_t seed) {
-  alarm(30);  // a corrupted (cyclic) slab list shows up as a hang
+  alarm(kChildAlarmSeconds);  // a corrupted (cyclic) slab list shows up as a hang
   int rc = ChildStructuralCheck("right after fork");
   if (rc != kChildOk) return rc;
   // Allocate enough blocks of both classes to adopt their abandoned slabs,
