@@ -925,9 +925,12 @@ void hk_seg_usage_get(hk_seg_usage_t *out) {
   for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
     for (unsigned i = 1; i < HK_SS_SLABS; i++) {
       const hk_slab_t *sl = &ss->slabs[i];
-      if (sl->state != HK_SLAB_ACTIVE || sl->cls >= HAK_SMALL_CLASSES || class_ultra(sl->cls)) continue;
-      uint32_t used = __atomic_load_n(&sl->used, __ATOMIC_RELAXED); /* the owner's: a snapshot */
-      if (used > sl->capacity) used = sl->capacity;
+      if (sl->state != HK_SLAB_ACTIVE || sl->cls >= HAK_SMALL_CLASSES) continue;
+      /* The owner's counts, read as a snapshot: a page's exact `live`, else
+       * the slab's `used`. */
+      int64_t n = class_counted_heap(sl->cls) ? (int64_t)__atomic_load_n(&sl->live, __ATOMIC_RELAXED)
+                                              : (int64_t)__atomic_load_n(&sl->used, __ATOMIC_RELAXED);
+      uint32_t used = n < 0 ? 0u : n > sl->capacity ? sl->capacity : (uint32_t)n;
       out->used_blocks[sl->cls] += used;
       out->free_blocks[sl->cls] += sl->capacity - used;
     }
