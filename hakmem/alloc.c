@@ -346,12 +346,20 @@ static HAK_NOINLINE void *malloc_counted(hk_thread_t *t, size_t size, unsigned c
  * compare unequal to every plain route and take malloc_counted. */
 void *hk_api_malloc(size_t size) {
 #ifdef HAKMEM_GATE_SLOWDOWN
-  /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=1,
-   * see hakmem/BUILD.bazel): a deliberate extra loop of HAKMEM_GATE_SLOWDOWN
-   * iterations (4: about 5% of the "mixed" workload's time), which ci/gate.sh
-   * GATE_INJECT_SLOWDOWN=1 uses to check that the regression gate catches a
-   * slowdown of that size. */
-  for (unsigned spin = 0; spin < (unsigned)(HAKMEM_GATE_SLOWDOWN); spin++) __asm__ volatile("" : "+r"(spin));
+  /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=N,
+   * N = 1..4, see hakmem/BUILD.bazel): N deliberate units of delay on the
+   * request size's dependency chain, each 2 instructions and 2 cycles
+   * (x86-64: two additions of 0; 1.6% of the "mixed" workload's instructions,
+   * 1-2% of its time, up to ~2.5% on c7_only/c6_heavy), which ci/gate.sh
+   * GATE_INJECT_SLOWDOWN=N and tools/gate_stacked.sh use to check that the
+   * regression gate catches slowdowns of that size, stacked or not. */
+  for (unsigned unit = 0; unit < (unsigned)(HAKMEM_GATE_SLOWDOWN); unit++) {
+#if defined(__x86_64__)
+    __asm__ volatile("add $0, %0\n\tadd $0, %0" : "+r"(size));
+#else
+    __asm__ volatile("" : "+r"(size));
+#endif
+  }
 #endif
   hk_thread_t *t = t_thread;
   if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
