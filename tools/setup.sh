@@ -24,6 +24,8 @@ HOST_PKGS=(
   valgrind time hyperfine
   # real programs run under LD_PRELOAD in integration tests
   python3 sqlite3 git
+  # statistics of the performance tools (tools/stats.py: numpy, scipy.stats), for /usr/bin/python3
+  python3-numpy python3-scipy
   # headless browser: //tools:dashboard_test renders the benchmark dashboard
   chromium
 )
