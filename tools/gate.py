@@ -1,15 +1,20 @@
-#!/usr/bin/env python3
-"""tools/gate.py — HAKMEM's performance regression gate (SPEC §5, issue 5).
+#!/usr/bin/python3
+"""tools/gate.py — HAKMEM's performance regression gate (SPEC §5, issues 5, 14).
 
-Compares a HEAD libhakmem.so with a BASELINE libhakmem.so on the
-single-threaded workload drivers and fails only on a regression that is real
-on a noisy shared 2-core machine. Python 3 standard library only.
+Compares a HEAD libhakmem.so with a BASELINE libhakmem.so on the workload
+drivers (single-threaded, and larson and mid_large_mt with 2 threads) and
+fails only on a regression that is real on a noisy shared 2-core machine.
+Statistics from scipy.stats and numpy through tools/stats.py (run it with
+/usr/bin/python3).
 
-Per series (workload x profile, allocator hakmem, 1 thread) two metrics:
+Per series (workload x profile x threads, allocator hakmem) three metrics:
 
 (a) instructions per op (deterministic): one callgrind run of the measured
-    loop with each library (the driver brackets the loop, see
-    benchmarks/driver.h). FAIL if head > baseline x 1.03.
+    loop with the head library (the driver brackets the loop, see
+    benchmarks/driver.h), compared with the baseline's value RECORDED in the
+    history (--history, --baseline-commit: tools/record.sh's landing lines,
+    same compiler and callgrind iterations) when there is one, else with a
+    callgrind run of the baseline library. FAIL if head > baseline x 1.03.
 
 (b) ops/s as paired ratios: worker runs of the baseline and of the head
     interleaved in the same job, in pairs whose order alternates (B H, H B,
@@ -37,6 +42,10 @@ Per series (workload x profile, allocator hakmem, 1 thread) two metrics:
         the noise floor of 3.72 se (one-sided p < 1e-4 by the trimmed-mean z:
         noise alone fails a series less than once in 10^4 however loaded the
         machine is; with se <= 0.75% this is implied by ratio < 0.97).
+
+(c) peak RSS: the workers' VmHWM (printed on their result line) over the
+    paired runs of (b); FAIL if the head's median exceeds the baseline's by
+    more than 10% AND 1 MiB, and again in a re-measurement of 8 more pairs.
 
 Report: one line per series and metric naming the series, the baseline value,
 the new value, the threshold and the evidence, and with --json=FILE a
