@@ -781,8 +781,7 @@ svg .series.main{stroke-width:2.6}svg .series.peer{stroke-width:1.5;stroke-dasha
 # Recorded landings (tools/record.sh: "kind": "landing")
 
 LANDING_METRICS = [
-    ("index", "Speed index over landings", "product of the paired ops/s ratios to each baseline; first = 1; "
-     "band: 95% bootstrap interval of the last step"),
+    ("index", "Speed index over landings", "product of paired ops/s ratios along the chain; band: last step's 95% CI"),
     ("ir", "Instructions per op (callgrind)", "HAKMEM per landing; glibc (latest matrix run) as reference"),
     ("ops", "Throughput (ops/s)", "median of the gate's timed runs; peers: latest matrix run"),
     ("rss", "Peak RSS", "median of the gate's runs (VmHWM); peers: latest matrix run"),
