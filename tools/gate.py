@@ -56,7 +56,6 @@ Exit status: 0 pass, 1 regression, 2 usage or infrastructure error.
 """
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -339,12 +338,7 @@ def callgrind_ir_per_op(jobs, tmpdir):
     return result
 
 
-def file_hash(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+file_hash = history.file_hash
 
 
 # ---- report ----------------------------------------------------------------

@@ -13,7 +13,6 @@ Run by `bazel test //tools:gate_test` or directly with /usr/bin/python3."""
 
 import itertools
 import json
-import math
 import os
 import random
 import shutil
