@@ -32,9 +32,10 @@
 #
 # Other settings:
 #   GATE_BASELINE_SRC=DIR   build the baseline from this source tree (no git)
-#   GATE_INJECT_SLOWDOWN=N  build HEAD's library with N test-only ~2% delay
-#                           units (--define=hakmem_gate_slowdown=N, N = 1..4;
-#                           3: ~6% on mixed) to check that the gate catches it
+#   GATE_INJECT_SLOWDOWN=N  build HEAD's library with N test-only delay units
+#                           in malloc (--define=hakmem_gate_slowdown=N, N =
+#                           1..4; +2 instructions each, +1.6% Ir/op on mixed)
+#                           to check that the gate catches it (from N = 2)
 #   GATE_WORKDIR=DIR        state (default ${XDG_CACHE_HOME:-~/.cache}/hakmem-gate)
 #   GATE_JSON=FILE          JSON summary (default $GATE_WORKDIR/last.json)
 #   GATE_ARGS="..."         extra arguments for tools/gate.py (see --help)

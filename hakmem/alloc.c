@@ -348,14 +348,14 @@ void *hk_api_malloc(size_t size) {
 #ifdef HAKMEM_GATE_SLOWDOWN
   /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=N,
    * N = 1..4, see hakmem/BUILD.bazel): N deliberate units of delay on the
-   * request size's dependency chain, each 2 instructions and 2 cycles
-   * (x86-64: two additions of 0; 1.6% of the "mixed" workload's instructions,
-   * 1-2% of its time, up to ~2.5% on c7_only/c6_heavy), which ci/gate.sh
+   * request size's dependency chain, each 2 instructions and 1 cycle
+   * (x86-64: an addition of 0 and a nop; +1.6% of the "mixed" workload's
+   * instructions, ~1% of its time), which ci/gate.sh
    * GATE_INJECT_SLOWDOWN=N and tools/gate_stacked.sh use to check that the
    * regression gate catches slowdowns of that size, stacked or not. */
   for (unsigned unit = 0; unit < (unsigned)(HAKMEM_GATE_SLOWDOWN); unit++) {
 #if defined(__x86_64__)
-    __asm__ volatile("add $0, %0\n\tadd $0, %0" : "+r"(size));
+    __asm__ volatile("add $0, %0\n\tnop" : "+r"(size));
 #else
     __asm__ volatile("" : "+r"(size));
 #endif

@@ -5,7 +5,7 @@
 #   1. records a landing of HEAD (tools/record.sh --commit),
 #   2. adds three commits, each making malloc one test-only delay unit slower
 #      (hakmem/BUILD.bazel's default HAKMEM_GATE_SLOWDOWN = 1, 2, 3: +2
-#      instructions and ~1.5-2% per unit on mixed),
+#      instructions per malloc each, +1.6% of mixed's Ir/op, ~1% of its time),
 #   3. runs ci/gate.sh on the last commit (baseline: the recorded landing,
 #      three units: should FAIL), then each commit against its parent alone
 #      (GATE_BASELINE=HEAD~1, one unit: should pass),

@@ -283,7 +283,7 @@ class RssDecisionTest(unittest.TestCase):
 
 class StackedSlowdownTest(unittest.TestCase):
     """Three commits each ~2% slower (the gate_slowdown units: +2.0 Ir/op of
-    127.12 on mixed, ~1.5-2% time): against the parent each passes, against
+    127.12 on mixed, +1.6%): against the parent each passes, against
     the recorded baseline (the chain) the third fails, on Ir/op
     deterministically and on ops/s."""
 
