@@ -64,6 +64,8 @@ JSON=${GATE_JSON:-$WORK/last.json}
 mkdir -p "$WORK" || infra "cannot create $WORK"
 WORK=$(cd "$WORK" && pwd)
 # One gate at a time per state directory (the worktree and the cache are shared).
+# Bazel runs with fd 9 closed: a Bazel server started here would otherwise
+# hold the lock until it exits (5 idle minutes for the baseline's).
 exec 9>"$WORK/lock"
 flock 9 || infra "cannot lock $WORK/lock"
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-gate.XXXXXX")
@@ -91,8 +93,8 @@ build_lib() {
   shift 2
   local startup=()
   [ "$src" = "$ROOT" ] || startup=(--max_idle_secs=300)
-  (cd "$src" && bazel "${startup[@]}" build -c opt "$@" //hakmem:libhakmem.so) || infra "building $src failed"
-  bin=$(cd "$src" && bazel "${startup[@]}" info -c opt "$@" bazel-bin 2>/dev/null) ||
+  (cd "$src" && bazel "${startup[@]}" build -c opt "$@" //hakmem:libhakmem.so 9>&-) || infra "building $src failed"
+  bin=$(cd "$src" && bazel "${startup[@]}" info -c opt "$@" bazel-bin 2>/dev/null 9>&-) ||
     infra "bazel info failed in $src"
   cp "$bin/hakmem/libhakmem.so" "$dest/libhakmem.so" || infra "no libhakmem.so in $bin"
 }
@@ -148,8 +150,8 @@ if [ "$mode" = rev ] && [ "$INJECT" = 0 ] && [ "${GATE_NO_SHORTCUT:-0}" != 1 ]; 
 fi
 
 # ---- HEAD --------------------------------------------------------------------
-bazel build -c opt //hakmem:libhakmem.so "${DRIVER_TARGETS[@]}" || infra "building HEAD failed"
-BIN=$(bazel info -c opt bazel-bin 2>/dev/null) || infra "bazel info failed"
+bazel build -c opt //hakmem:libhakmem.so "${DRIVER_TARGETS[@]}" 9>&- || infra "building HEAD failed"
+BIN=$(bazel info -c opt bazel-bin 2>/dev/null 9>&-) || infra "bazel info failed"
 for d in "${DRIVERS[@]}"; do cp "$BIN/benchmarks/$d" "$RUN/bin/$d" || infra "driver $d missing"; done
 cp "$BIN/hakmem/libhakmem.so" "$RUN/head/libhakmem.so" || infra "HEAD libhakmem.so missing"
 head_label="working tree"

@@ -47,8 +47,9 @@ bash ci/gate.sh >"$DIR/stacked.log" 2>&1 || stacked=$?
 log "stacked (3 commits vs the recorded landing): exit $stacked"
 grep -E "^== gate: baseline|FAIL|^gate: (PASS|FAIL)|^== gate: (PASS|FAIL)" "$DIR/stacked.log" | grep -v "^== gate: JSON"
 pair_fail=0
+top=$(git rev-parse HEAD)
 for k in 3 2 1; do
-  rev=$(git rev-parse HEAD~$((3 - k)))
+  rev=$(git rev-parse "$top~$((3 - k))")
   git checkout -q "$rev"
   rc=0
   GATE_BASELINE=HEAD~1 bash ci/gate.sh >"$DIR/pair$k.log" 2>&1 || rc=$?
@@ -56,7 +57,7 @@ for k in 3 2 1; do
   grep -E "FAIL|^gate: (PASS|FAIL)" "$DIR/pair$k.log"
   [ "$rc" = 0 ] || pair_fail=$((pair_fail + 1))
 done
-git checkout -q -
+git checkout -q "$top"
 log "logs in $DIR: record.log stacked.log pair1.log pair2.log pair3.log"
 if [ "$stacked" = 1 ] && [ "$pair_fail" = 0 ]; then
   log "RESULT: stacked slowdowns fail against the recorded baseline; each passes against its parent"
