@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "benchmarks/driver.h"
 
+#include "benchmarks/bench_util.h"
+
 #include <dlfcn.h>
 #include <dirent.h>
 #include <errno.h>
@@ -124,26 +126,6 @@ void bench_metric(const char *name, double value) {
   printf(METRIC_TAG " %s=%.17g\n", name, value);
 }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Strict unsigned decimal: digits only, no sign, no overflow. */
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (*s == '\0') return false;
-  uint64_t v = 0;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9') return false;
-    unsigned d = (unsigned)(*s - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
 static bool file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -241,13 +223,6 @@ static int usage_error(const bench_workload_t *w, const char *fmt, ...) {
   va_end(ap);
   usage(stderr, w);
   return 2;
-}
-
-/* "--name=value" -> value when arg is that flag, else NULL. */
-static const char *flag_value(const char *arg, const char *name) {
-  size_t n = strlen(name);
-  if (strncmp(arg, name, n) == 0 && arg[n] == '=') return arg + n + 1;
-  return NULL;
 }
 
 static int parse_allocators(cmdline_t *c, const char *list, const bench_workload_t *w) {
@@ -382,9 +357,9 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
     };
     bool done = false;
     for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]) && !done; k++) {
-      if ((v = flag_value(a, nums[k].name)) == NULL) continue;
+      if ((v = bench_flag_value(a, nums[k].name)) == NULL) continue;
       uint64_t x;
-      if (!parse_u64(v, &x) || x < nums[k].lo || x > nums[k].hi) {
+      if (!bench_parse_u64(v, &x) || x < nums[k].lo || x > nums[k].hi) {
         return usage_error(w, "%s: \"%s\" is not a number in %llu..%llu", nums[k].name, v,
                            (unsigned long long)nums[k].lo, (unsigned long long)nums[k].hi);
       }
@@ -392,16 +367,16 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
       done = true;
     }
     if (done) continue;
-    if ((v = flag_value(a, "--allocator")) != NULL) {
+    if ((v = bench_flag_value(a, "--allocator")) != NULL) {
       if ((rc = parse_allocators(c, v, w)) != 0) return rc;
-    } else if ((v = flag_value(a, "--profile")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--profile")) != NULL) {
       if ((rc = parse_profiles(c, v, w)) != 0) return rc;
-    } else if ((v = flag_value(a, "--variant")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--variant")) != NULL) {
       if ((rc = parse_variant(c, v, w)) != 0) return rc;
-    } else if ((v = flag_value(a, "--json")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--json")) != NULL) {
       if (*v == '\0') return usage_error(w, "--json needs a file name");
       c->json = v;
-    } else if ((v = flag_value(a, "--worker")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--worker")) != NULL) {
       c->worker = v;
       if (find_alloc(v, strlen(v)) == NULL) return usage_error(w, "--worker: unknown allocator \"%s\"", v);
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -483,9 +458,9 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
     /* The main thread runs the loop itself: no thread start-up in the way. */
     w->setup(&th[0].t);
     CALLGRIND_ZERO_STATS;
-    t0 = now_ns();
+    t0 = bench_now_ns();
     w->run(&th[0].t);
-    t1 = now_ns();
+    t1 = bench_now_ns();
     CALLGRIND_DUMP_STATS_AT("measured loop");
     w->teardown(&th[0].t);
   } else {
@@ -501,9 +476,9 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
     }
     pthread_barrier_wait(&ws.start);
     CALLGRIND_ZERO_STATS;
-    t0 = now_ns();
+    t0 = bench_now_ns();
     pthread_barrier_wait(&ws.stop);
-    t1 = now_ns();
+    t1 = bench_now_ns();
     CALLGRIND_DUMP_STATS_AT("measured loop");
     for (size_t i = 0; i < n; i++) pthread_join(tids[i], NULL);
     pthread_barrier_destroy(&ws.start);
@@ -514,8 +489,9 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
   for (size_t i = 0; i < n; i++) ops += th[i].t.ops;
   free(th);
   if (w->fini) w->fini(shared);
-  printf(RESULT_TAG " ops=%llu ns=%llu threads=%llu callgrind=%d malloc=%s\n", (unsigned long long)ops,
-         (unsigned long long)(t1 - t0), (unsigned long long)o->threads, BENCH_HAVE_CALLGRIND, origin);
+  printf(RESULT_TAG " ops=%llu ns=%llu threads=%llu callgrind=%d malloc=%s peak_rss_kib=%llu\n",
+         (unsigned long long)ops, (unsigned long long)(t1 - t0), (unsigned long long)o->threads, BENCH_HAVE_CALLGRIND,
+         origin, (unsigned long long)bench_peak_rss_kib());
   if (fflush(stdout) != 0) bench_die("writing the result: %s", strerror(errno));
   return 0;
 }
@@ -825,16 +801,6 @@ typedef struct summary {
   long maxrss_kib;
 } summary_t;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median_of(double *v, size_t n) {
-  qsort(v, n, sizeof(double), cmp_double);
-  return (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 static summary_t summarize(const series_t *st) {
   summary_t s = {0};
   double v[MAX_RUNS], dev[MAX_RUNS];
@@ -844,11 +810,11 @@ static summary_t summarize(const series_t *st) {
     if (st->runs[i].maxrss_kib > s.maxrss_kib) s.maxrss_kib = st->runs[i].maxrss_kib;
   }
   if (s.n == 0) return s;
-  s.median = median_of(v, s.n);
+  s.median = bench_median(v, s.n);
   s.min = v[0];
   s.max = v[s.n - 1];
   for (size_t i = 0; i < s.n; i++) dev[i] = fabs(v[i] - s.median);
-  s.mad = median_of(dev, s.n);
+  s.mad = bench_median(dev, s.n);
   return s;
 }
 
@@ -863,30 +829,6 @@ static const char *profile_of(const series_t *st) {
   if (st->profile) return st->profile;
   const char *e = getenv("HAKMEM_TINY_HEAP_PROFILE");
   return (e && *e) ? e : "LEGACY";
-}
-
-/* The first len bytes of s as a JSON string. */
-static void json_strn(FILE *f, const char *s, size_t len) {
-  fputc('"', f);
-  for (const char *e = s + len; s < e; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') {
-      fprintf(f, "\\%c", ch);
-    } else if (ch < 0x20) {
-      fprintf(f, "\\u%04x", ch);
-    } else {
-      fputc(ch, f);
-    }
-  }
-  fputc('"', f);
-}
-
-static void json_str(FILE *f, const char *s) {
-  if (s == NULL) {
-    fputs("null", f);
-  } else {
-    json_strn(f, s, strlen(s));
-  }
 }
 
 static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, series_t *sts, size_t n,
@@ -952,7 +894,7 @@ static void print_metrics(FILE *f, series_t *sts, size_t n) {
         if (sts[i].runs[r].ok && sts[i].runs[r].has_metric[m]) v[k++] = sts[i].runs[r].metric[m];
       }
       if (k == 0) fprintf(f, " %*s", cw[m], "-");
-      else fprintf(f, " %*.1f", cw[m], median_of(v, k));
+      else fprintf(f, " %*.1f", cw[m], bench_median(v, k));
     }
     fputc('\n', f);
   }
@@ -964,15 +906,15 @@ static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, s
   for (size_t i = 0; i < n; i++) {
     const summary_t *s = &sum[i];
     fputs("{\"benchmark\":", f);
-    json_str(f, w->name);
+    bench_json_str(f, w->name);
     fputs(",\"allocator\":", f);
-    json_str(f, sts[i].a->name);
+    bench_json_str(f, sts[i].a->name);
     fputs(",\"profile\":", f);
-    json_str(f, profile_of(&sts[i]));
+    bench_json_str(f, profile_of(&sts[i]));
     /* "variant": the label, "variant_env": what it set ({"VAR":"VAL",...}). */
     const variant_t *v = sts[i].variant;
     fputs(",\"variant\":", f);
-    json_str(f, v ? v->label : NULL);
+    bench_json_str(f, v ? v->label : NULL);
     fputs(",\"variant_env\":", f);
     if (v == NULL) {
       fputs("null", f);
@@ -981,14 +923,14 @@ static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, s
       for (size_t k = 0; k < v->nvars; k++) {
         const char *eq = strchr(v->vars[k], '=');
         fputs(k ? "," : "", f);
-        json_strn(f, v->vars[k], (size_t)(eq - v->vars[k]));
+        bench_json_strn(f, v->vars[k], (size_t)(eq - v->vars[k]));
         fputc(':', f);
-        json_str(f, eq + 1);
+        bench_json_str(f, eq + 1);
       }
       fputc('}', f);
     }
     fputs(",\"arch\":\"" BENCH_ARCH "\",\"op\":", f);
-    json_str(f, w->op);
+    bench_json_str(f, w->op);
     fprintf(f, ",\"iters\":%llu,\"ws\":%llu,\"threads\":%llu,\"seed\":%llu,\"min\":%llu,\"max\":%llu,\"runs\":%zu",
             (unsigned long long)o->iters, (unsigned long long)o->ws, (unsigned long long)o->threads,
             (unsigned long long)o->seed, (unsigned long long)o->min, (unsigned long long)o->max, sts[i].nruns);
@@ -1032,7 +974,7 @@ static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, s
     fprintf(f, ",\"failed_runs\":%zu", st_failed_runs(&sts[i]));
     if (sts[i].failed) {
       fputs(",\"error\":", f);
-      json_str(f, sts[i].error);
+      bench_json_str(f, sts[i].error);
     }
     fputs("}\n", f);
   }

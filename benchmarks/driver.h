@@ -21,9 +21,13 @@
  * none) and these variables added to (replacing) the inherited environment.
  * The worker checks that malloc really comes from the requested allocator,
  * runs the workload, and prints one line on stdout:
- *   hakmem-bench-result ops=<N> ns=<elapsed ns> ...
+ *   hakmem-bench-result ops=<N> ns=<elapsed ns> threads=<T> callgrind=<0|1>
+ *     malloc=<path> peak_rss_kib=<VmHWM of the worker itself>
  * The controller reads it through a pipe and takes the worker's peak RSS
- * from wait4(). It prints a table (series, profile, median ops/s, spread,
+ * from wait4() (tools/gate.py, a large Python parent, takes peak_rss_kib:
+ * ru_maxrss would include the parent's pages forked before exec). The
+ * pieces every driver shares (clock, flags, statistics, JSON) are in
+ * bench_util.h. It prints a table (series, profile, median ops/s, spread,
  * ratio to glibc, peak RSS) and, with --json=FILE, one JSON object per series
  * per line ("allocator", "profile", "variant": LABEL or null, "variant_env":
  * {VAR: VAL} or null, the runs and their summary).

@@ -15,32 +15,8 @@ if [ "$#" -ne 6 ]; then
   exit 2
 fi
 FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" LARSON="$5" RSS_RETURN="$6"
-TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect_status WANT DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out, $TMP/err.
-expect_status() {
-  local want="$1" what="$2"
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    fail "$what: exit status $got, want $want"
-    sed 's/^/  stdout: /' "$TMP/out" >&2
-    sed 's/^/  stderr: /' "$TMP/err" >&2
-    return 1
-  fi
-  return 0
-}
-
-expect_in() { # FILE REGEX DESCRIPTION
-  grep -Eq -- "$2" "$1" || { fail "$3: no line matching /$2/ in $(basename "$1")"; sed 's/^/  | /' "$1" >&2; }
-}
+# shellcheck source=benchmarks/smoke_lib.sh
+source "$(dirname "$0")/smoke_lib.sh"
 
 # expect_row FILE ALLOCATOR DESCRIPTION: the table has a row for ALLOCATOR
 # whose median op/s (third column, "<x.yy> M") is a number > 0.
@@ -127,8 +103,4 @@ if expect_status 0 "larson worker" -- env -u LD_PRELOAD "$LARSON" --worker=glibc
   expect_in "$TMP/out" '^hakmem-bench-result ops=3150 ns=[0-9]+ threads=3 ' "larson worker ops = threads x iters"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "all checks passed"
+smoke_finish drivers_smoke_test

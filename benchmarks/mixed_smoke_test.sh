@@ -8,32 +8,8 @@
 set -uo pipefail
 
 MIXED="$1"
-TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect_status WANT DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out, $TMP/err.
-expect_status() {
-  local want="$1" what="$2"
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    fail "$what: exit status $got, want $want"
-    sed 's/^/  stdout: /' "$TMP/out" >&2
-    sed 's/^/  stderr: /' "$TMP/err" >&2
-    return 1
-  fi
-  return 0
-}
-
-expect_in() { # FILE REGEX DESCRIPTION
-  grep -Eq -- "$2" "$1" || { fail "$3: no line matching /$2/ in $(basename "$1")"; sed 's/^/  | /' "$1" >&2; }
-}
+# shellcheck source=benchmarks/smoke_lib.sh
+source "$(dirname "$0")/smoke_lib.sh"
 
 # --- command line ---------------------------------------------------------
 expect_status 0 "--help" -- "$MIXED" --help && expect_in "$TMP/out" '^usage: ' "--help"
@@ -143,8 +119,4 @@ fi
 expect_status 1 "hakmem worker without LD_PRELOAD" -- env -u LD_PRELOAD "$MIXED" --worker=hakmem --iters=1000 &&
   expect_in "$TMP/err" 'worker for hakmem: malloc comes from .*libc\.so' "worker allocator check"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "all checks passed"
+smoke_finish mixed_smoke_test

@@ -103,6 +103,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchmarks/bench_util.h"
 #include "benchmarks/driver.h"
 
 #if defined(__x86_64__)
@@ -199,25 +200,6 @@ static int usage_error(const char *fmt, ...) {
   return 2;
 }
 
-static const char *flag_value(const char *arg, const char *name) {
-  size_t n = strlen(name);
-  if (strncmp(arg, name, n) == 0 && arg[n] == '=') return arg + n + 1;
-  return NULL;
-}
-
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (*s == '\0') return false;
-  uint64_t v = 0;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9') return false;
-    unsigned d = (unsigned)(*s - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
 /* A comma list of names through lookup (canonical name or NULL), duplicates
  * dropped. Returns 0 or the usage status. */
 static int parse_list(const char *flag, const char *list, const char *(*lookup)(const char *, size_t),
@@ -263,9 +245,9 @@ static int parse_cmdline(soak_opts_t *o, int argc, char **argv, bool *help) {
     };
     bool done = false;
     for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]) && !done; k++) {
-      if ((v = flag_value(a, nums[k].name)) == NULL) continue;
+      if ((v = bench_flag_value(a, nums[k].name)) == NULL) continue;
       uint64_t x;
-      if (!parse_u64(v, &x) || x < nums[k].lo || x > nums[k].hi) {
+      if (!bench_parse_u64(v, &x) || x < nums[k].lo || x > nums[k].hi) {
         return usage_error("%s: \"%s\" is not a number in %llu..%llu", nums[k].name, v,
                            (unsigned long long)nums[k].lo, (unsigned long long)nums[k].hi);
       }
@@ -274,17 +256,17 @@ static int parse_cmdline(soak_opts_t *o, int argc, char **argv, bool *help) {
     }
     if (done) continue;
     int rc;
-    if ((v = flag_value(a, "--allocator")) != NULL) {
+    if ((v = bench_flag_value(a, "--allocator")) != NULL) {
       if ((rc = parse_list("--allocator", v, bench_allocator_name, o->allocs, MAX_ALLOCS, &o->nallocs,
                            known_allocs)) != 0) {
         return rc;
       }
-    } else if ((v = flag_value(a, "--profile")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--profile")) != NULL) {
       if ((rc = parse_list("--profile", v, bench_profile_name, o->profiles, MAX_PROFILES, &o->nprofiles,
                            "LEGACY, C7_SAFE, C7_ULTRA_BENCH, CUSTOM")) != 0) {
         return rc;
       }
-    } else if ((v = flag_value(a, "--order")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--order")) != NULL) {
       if (strcmp(v, "interleaved") == 0) {
         o->sequential = false;
       } else if (strcmp(v, "sequential") == 0) {
@@ -292,10 +274,10 @@ static int parse_cmdline(soak_opts_t *o, int argc, char **argv, bool *help) {
       } else {
         return usage_error("--order: \"%s\" is neither interleaved nor sequential", v);
       }
-    } else if ((v = flag_value(a, "--json")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--json")) != NULL) {
       if (*v == '\0') return usage_error("--json needs a file name");
       o->json = v;
-    } else if ((v = flag_value(a, "--worker")) != NULL) {
+    } else if ((v = bench_flag_value(a, "--worker")) != NULL) {
       o->worker = bench_allocator_name(v, strlen(v));
       if (o->worker == NULL) return usage_error("--worker: unknown allocator \"%s\"", v);
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -313,12 +295,6 @@ static int parse_cmdline(soak_opts_t *o, int argc, char **argv, bool *help) {
   }
   if (o->duration / o->interval > MAX_SAMPLES) return usage_error("more than %d samples", MAX_SAMPLES);
   return 0;
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -456,7 +432,7 @@ static void release(soak_thread_t *t, unsigned char *p, uint64_t r) {
     unsigned spins = 0;
     while (!ring_push(t->outbox, p)) {
       drain(t);
-      if (now_ns() - t->start_ns >= t->w->interval_ns) {
+      if (bench_now_ns() - t->start_ns >= t->w->interval_ns) {
         block_free_sized(t, p, size);
         return;
       }
@@ -506,7 +482,7 @@ static void run_interval(soak_thread_t *t, uint64_t start) {
   t->start_ns = start;
   const uint64_t len = w->interval_ns;
   uint64_t now;
-  while ((now = now_ns()) - start < len) {
+  while ((now = bench_now_ns()) - start < len) {
     size_t target = target_at(t, w->base, now - start, len);
     if (t->outbox != NULL) drain(t);
     for (int k = 0; k < STEPS_PER_CHECK; k++) step(t, target);
@@ -609,7 +585,7 @@ static int worker_main(const soak_opts_t *o) {
     if (c != 'g') bench_die("worker: unexpected command '%c' before interval %llu", c, (unsigned long long)k);
     pthread_mutex_lock(&w.mu);
     w.stopped = 0;
-    w.start_ns = now_ns();
+    w.start_ns = bench_now_ns();
     w.gen++;
     pthread_cond_broadcast(&w.go);
     uint64_t start = w.start_ns, rss_max = 0;
@@ -711,24 +687,6 @@ typedef struct stats {
   double secs;
 } stats_t;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Median of v[lo..hi) (copied: v is not reordered). */
-static double median_range(const double *v, size_t lo, size_t hi) {
-  size_t n = hi - lo;
-  if (n == 0) return NAN;
-  double *c = malloc(n * sizeof(double));
-  if (c == NULL) bench_die("out of memory");
-  memcpy(c, v + lo, n * sizeof(double));
-  qsort(c, n, sizeof(double), cmp_double);
-  double m = (n % 2) ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2.0;
-  free(c);
-  return m;
-}
-
 static stats_t stats_of(const series_t *st) {
   stats_t s;
   memset(&s, 0, sizeof(s));
@@ -750,13 +708,13 @@ static stats_t stats_of(const series_t *st) {
   }
   s.secs = st->s[n - 1].t;
   s.live_end = st->s[n - 1].live;
-  s.ops_med = median_range(ops, 0, n);
+  s.ops_med = bench_median_copy(ops, 0, n);
   for (size_t i = 0; i < n; i++) dev[i] = fabs(ops[i] - s.ops_med);
-  s.ops_mad = median_range(dev, 0, n);
+  s.ops_mad = bench_median_copy(dev, 0, n);
   size_t mlo = n / 4, mhi = (3 * n + 3) / 4, tail = (n + 9) / 10;
-  s.ops_mid = median_range(ops, mlo, mhi);
-  s.rss_mid = median_range(rss, mlo, mhi);
-  s.ops_end = median_range(ops, n - tail, n);
+  s.ops_mid = bench_median_copy(ops, mlo, mhi);
+  s.rss_mid = bench_median_copy(rss, mlo, mhi);
+  s.ops_end = bench_median_copy(ops, n - tail, n);
   s.rss_end = rss[n - 1];
   if (s.ops_mid > 0) s.ops_drift = s.ops_end / s.ops_mid - 1.0;
   if (s.rss_mid > 0) s.rss_drift = s.rss_end / s.rss_mid - 1.0;
@@ -969,34 +927,6 @@ static void print_report(FILE *f, const soak_opts_t *o, series_t *sts, size_t n,
   }
 }
 
-static void json_str(FILE *f, const char *s) {
-  if (s == NULL) {
-    fputs("null", f);
-    return;
-  }
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') {
-      fprintf(f, "\\%c", ch);
-    } else if (ch < 0x20) {
-      fprintf(f, "\\u%04x", ch);
-    } else {
-      fputc(ch, f);
-    }
-  }
-  fputc('"', f);
-}
-
-static void json_num(FILE *f, const char *key, double v, const char *fmt) {
-  fprintf(f, ",\"%s\":", key);
-  if (isnan(v)) {
-    fputs("null", f);
-  } else {
-    fprintf(f, fmt, v);
-  }
-}
-
 static void print_json(FILE *f, const soak_opts_t *o, series_t *sts, size_t n, const stats_t *sum,
                        double glibc_med) {
   for (size_t i = 0; i < n; i++) {
@@ -1008,11 +938,11 @@ static void print_json(FILE *f, const soak_opts_t *o, series_t *sts, size_t n, c
       prof = (e && *e) ? e : "LEGACY";
     }
     fputs("{\"benchmark\":\"soak\",\"allocator\":", f);
-    json_str(f, st->alloc);
+    bench_json_str(f, st->alloc);
     fputs(",\"profile\":", f);
-    json_str(f, prof);
+    bench_json_str(f, prof);
     fputs(",\"variant\":null,\"variant_env\":null,\"arch\":\"" SOAK_ARCH "\",\"op\":", f);
-    json_str(f, SOAK_OP);
+    bench_json_str(f, SOAK_OP);
     fprintf(f, ",\"threads\":%llu,\"seed\":%llu,\"ws\":%llu,\"duration_s\":%llu,\"interval_s\":%llu,\"order\":\"%s\"",
             (unsigned long long)o->threads, (unsigned long long)o->seed, (unsigned long long)o->ws,
             (unsigned long long)o->duration, (unsigned long long)o->interval,
@@ -1028,20 +958,20 @@ static void print_json(FILE *f, const soak_opts_t *o, series_t *sts, size_t n, c
               (unsigned long long)(x->live_max / 1024), (unsigned long long)x->xfree, (unsigned long long)x->frees);
     }
     fputc(']', f);
-    json_num(f, "median_ops_per_sec", s->ops_med, "%.0f");
-    json_num(f, "mad_ops_per_sec", s->ops_mad, "%.0f");
-    json_num(f, "ratio_to_glibc", (glibc_med > 0 && st->ns > 0) ? s->ops_med / glibc_med : NAN, "%.4f");
-    json_num(f, "ops_mid", s->ops_mid, "%.0f");
-    json_num(f, "ops_end", s->ops_end, "%.0f");
-    json_num(f, "ops_drift", s->ops_drift, "%.4f");
-    json_num(f, "rss_mid_kib", s->rss_mid, "%.0f");
-    json_num(f, "rss_end_kib", s->rss_end, "%.0f");
-    json_num(f, "rss_drift", s->rss_drift, "%.4f");
+    bench_json_num(f, "median_ops_per_sec", s->ops_med, "%.0f");
+    bench_json_num(f, "mad_ops_per_sec", s->ops_mad, "%.0f");
+    bench_json_num(f, "ratio_to_glibc", (glibc_med > 0 && st->ns > 0) ? s->ops_med / glibc_med : NAN, "%.4f");
+    bench_json_num(f, "ops_mid", s->ops_mid, "%.0f");
+    bench_json_num(f, "ops_end", s->ops_end, "%.0f");
+    bench_json_num(f, "ops_drift", s->ops_drift, "%.4f");
+    bench_json_num(f, "rss_mid_kib", s->rss_mid, "%.0f");
+    bench_json_num(f, "rss_end_kib", s->rss_end, "%.0f");
+    bench_json_num(f, "rss_drift", s->rss_drift, "%.4f");
     fprintf(f, ",\"max_rss_kib\":%llu,\"peak_rss_kib\":%ld,\"failed_runs\":%d", (unsigned long long)s->rss_max,
             st->maxrss_kib, st->failed ? 1 : 0);
     if (st->failed) {
       fputs(",\"error\":", f);
-      json_str(f, st->error);
+      bench_json_str(f, st->error);
     }
     fputs("}\n", f);
   }

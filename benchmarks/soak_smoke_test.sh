@@ -18,32 +18,8 @@ if [ "$#" -ne 1 ]; then
   exit 2
 fi
 SOAK="$1"
-TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect_status WANT DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out, $TMP/err.
-expect_status() {
-  local want="$1" what="$2"
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    fail "$what: exit status $got, want $want"
-    sed 's/^/  stdout: /' "$TMP/out" >&2
-    sed 's/^/  stderr: /' "$TMP/err" >&2
-    return 1
-  fi
-  return 0
-}
-
-expect_in() { # FILE REGEX DESCRIPTION
-  grep -Eq -- "$2" "$1" || { fail "$3: no line matching /$2/ in $(basename "$1")"; sed 's/^/  | /' "$1" >&2; }
-}
+# shellcheck source=benchmarks/smoke_lib.sh
+source "$(dirname "$0")/smoke_lib.sh"
 
 # --- command line -----------------------------------------------------------
 expect_status 0 "--help" -- "$SOAK" --help && expect_in "$TMP/out" '^usage: soak ' "--help"
@@ -136,8 +112,4 @@ fi
 expect_status 0 "3-thread run" -- timeout 60 "$SOAK" --allocator=glibc --threads=3 --duration=1 --interval=1 &&
   expect_in "$TMP/out" '^verdict glibc: ' "3-thread verdict"
 
-if [ "$failures" -ne 0 ]; then
-  echo "soak_smoke_test: $failures failure(s)" >&2
-  exit 1
-fi
-echo "soak_smoke_test: PASS"
+smoke_finish soak_smoke_test

@@ -24,10 +24,18 @@
 HAK_INLINE void *hk_malloc_fast(size_t size) {
 #ifdef HAKMEM_GATE_SLOWDOWN
   /* Test-only, never in a normal build (bazel --define=hakmem_gate_slowdown=N,
-   * see hakmem/BUILD.bazel): a deliberate extra loop of HAKMEM_GATE_SLOWDOWN
-   * iterations, which ci/gate.sh GATE_INJECT_SLOWDOWN uses to check that the
-   * regression gate catches a slowdown of that size. */
-  for (unsigned spin = 0; spin < (unsigned)(HAKMEM_GATE_SLOWDOWN); spin++) __asm__ volatile("" : "+r"(spin));
+   * N = 1..4, see hakmem/BUILD.bazel): N deliberate units of delay on the
+   * request size's dependency chain, each 2 instructions and 1 cycle
+   * (x86-64: an addition of 0 and a nop), which ci/gate.sh
+   * GATE_INJECT_SLOWDOWN=N and tools/gate_stacked.sh use to check that the
+   * regression gate catches slowdowns of that size, stacked or not. */
+  for (unsigned unit = 0; unit < (unsigned)(HAKMEM_GATE_SLOWDOWN); unit++) {
+#if defined(__x86_64__)
+    __asm__ volatile("add $0, %0\n\tnop" : "+r"(size));
+#else
+    __asm__ volatile("" : "+r"(size));
+#endif
+  }
 #endif
   hk_thread_t *t = hk_t_thread;
   /* size - 1: malloc(0) falls through both ranges to the slow path. */

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """tools/bench_history.py — runs HAKMEM's benchmark matrix and appends the
 results to the history file (SPEC §5, benchmarks/history/history.jsonl).
 
@@ -59,15 +59,17 @@ measurement failed (what did succeed is still appended); 2 usage error.
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import history  # noqa: E402
+import stats  # noqa: E402
 
 SCHEMA = 1
 ALL_ALLOCATORS = ["hakmem", "glibc", "mimalloc", "jemalloc", "tcmalloc"]
@@ -115,123 +117,23 @@ def repo_root(arg):
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def git_dir(repo):
-    """The repository's git directory (a worktree's .git is a file)."""
-    dot = os.path.join(repo, ".git")
-    if os.path.isfile(dot):
-        with open(dot) as f:
-            line = f.read().strip()
-        if line.startswith("gitdir:"):
-            d = line[len("gitdir:"):].strip()
-            return d if os.path.isabs(d) else os.path.normpath(os.path.join(repo, d))
-    return dot if os.path.isdir(dot) else None
-
-
-def read_ref(gdir, common, ref):
-    for base in (gdir, common):
-        p = os.path.join(base, ref)
-        if os.path.isfile(p):
-            with open(p) as f:
-                return f.read().strip()
-    packed = os.path.join(common, "packed-refs")
-    if os.path.isfile(packed):
-        with open(packed) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[1] == ref:
-                    return parts[0]
-    return None
-
-
 def head_commit(repo):
-    """HEAD's commit, read from the .git files (no git process)."""
-    gdir = git_dir(repo)
-    if gdir is None:
+    """HEAD's commit (git rev-parse), or None."""
+    try:
+        return history.rev_parse(repo, "HEAD")
+    except history.HistoryError:
         return None
-    common = gdir
-    cfile = os.path.join(gdir, "commondir")
-    if os.path.isfile(cfile):
-        with open(cfile) as f:
-            common = os.path.normpath(os.path.join(gdir, f.read().strip()))
-    try:
-        with open(os.path.join(gdir, "HEAD")) as f:
-            head = f.read().strip()
-    except OSError:
-        return None
-    for _ in range(5):  # symbolic refs
-        if head.startswith("ref:"):
-            head = read_ref(gdir, common, head[4:].strip()) or ""
-        else:
-            break
-    return head if re.fullmatch(r"[0-9a-f]{40}", head) else None
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, val = line.partition(":")
-                if key.strip() in ("model name", "Model name"):
-                    return " ".join(val.split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def compiler_version():
-    cc = os.environ.get("CC", "gcc")
-    try:
-        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
-        return out.splitlines()[0].strip() if out else cc
-    except (OSError, subprocess.SubprocessError):
-        return cc
-
-
-def glibc_version():
-    try:
-        v = os.confstr("CS_GNU_LIBC_VERSION")  # "glibc 2.36"
-        if v:
-            return v.split()[-1]
-    except (ValueError, OSError):
-        pass
-    return platform.libc_ver()[1] or "unknown"
-
-
-def machine_info():
-    m = {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count() or 0,
-        "kernel": platform.release(),
-        "compiler": compiler_version(),
-        "glibc": glibc_version(),
-    }
-    key = "|".join(str(m[k]) for k in ("cpu", "cores", "kernel", "compiler", "glibc"))
-    return {"id": hashlib.sha256(key.encode()).hexdigest()[:12], **m}
-
-
-def file_hash(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+machine_info = history.machine_info
+file_hash = history.file_hash
 
 
 # ---------------------------------------------------------------------------
-# Statistics (the driver's definitions: median, raw MAD)
+# Statistics (the driver's definitions: median, raw MAD; tools/stats.py)
 
-
-def median(v):
-    s = sorted(v)
-    n = len(s)
-    if n == 0:
-        return None
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
-
-
-def mad(v):
-    m = median(v)
-    return None if m is None else median([abs(x - m) for x in v])
+median = stats.median
+mad = stats.mad
 
 
 def paired_ratio_mad(series, glibc):
@@ -494,7 +396,7 @@ def main(argv=None):
     ap.add_argument("--soak-interval", type=int, help=f"seconds between soak samples (default {SOAK_INTERVAL_S}, "
                     f"--quick {QUICK_SOAK_INTERVAL_S})")
     ap.add_argument("--out", help="history file to append to (default <repo>/benchmarks/history/history.jsonl)")
-    ap.add_argument("--commit", help="commit to record (default: HEAD, read from <repo>/.git)")
+    ap.add_argument("--commit", help="commit to record (default: HEAD, from git rev-parse)")
     args = ap.parse_args(argv)
 
     try:
@@ -522,7 +424,7 @@ def main(argv=None):
     repo = repo_root(args.repo)
     commit = args.commit or head_commit(repo)
     if commit is None or not re.fullmatch(r"[0-9a-f]{40}", commit):
-        ap.error(f"no commit: {repo}/.git has no HEAD commit; pass --commit=<40 hex>")
+        ap.error(f"no commit: {repo} has no HEAD commit (git rev-parse HEAD); pass --commit=<40 hex>")
     out_path = args.out or os.path.join(repo, "benchmarks", "history", "history.jsonl")
 
     if args.build:

@@ -5,12 +5,15 @@
 # Checks the lines' schema and values against what was run (series, n, same
 # date and commit on every line, ratios, paired ratio MAD, Ir/op only where
 # measured, library hashes of the preloaded files, machine id), that a second
-# run appends without touching the first lines, the commit read from a .git
-# directory without git, and the usage errors; then a --quick soak (3 s,
+# run appends without touching the first lines, the commit from
+# git rev-parse (a worktree too), and the usage errors; then a --quick soak (3 s,
 # hakmem and glibc): its schema-1 lines carry the soak fields and one sample
 # per second. No timing assertions.
 # Usage (Bazel): bench_history_test.sh <bench_history.py>
 set -uo pipefail
+# Debian's python3: numpy and scipy (tools/stats.py); a pyenv python3 on PATH lacks them.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 
 TOOL="$1"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
@@ -27,46 +30,45 @@ fail() {
 command -v valgrind >/dev/null || { echo "FAIL: valgrind not installed (bash tools/setup.sh)" >&2; exit 1; }
 
 # --- usage errors ---------------------------------------------------------------
-python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=nosuch 2>"$TMP/err"
+$PY "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=nosuch 2>"$TMP/err"
 [ $? = 2 ] && grep -q "unknown workload" "$TMP/err" || fail "--matrix=nosuch: want exit 2, 'unknown workload'"
-python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=mixed@0 2>"$TMP/err"
+$PY "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=mixed@0 2>"$TMP/err"
 [ $? = 2 ] || fail "--matrix=mixed@0: want exit 2"
-python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=soak --soak-duration=5 \
+$PY "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/x" --matrix=soak --soak-duration=5 \
   --soak-interval=2 2>"$TMP/err"
 [ $? = 2 ] && grep -q "multiple of --soak-interval" "$TMP/err" || fail "--soak-duration=5 --soak-interval=2: want exit 2"
-python3 "$TOOL" --bin-dir="$TMP/nobin" --commit=$COMMIT --out="$TMP/x" --matrix=mixed 2>"$TMP/err"
+$PY "$TOOL" --bin-dir="$TMP/nobin" --commit=$COMMIT --out="$TMP/x" --matrix=mixed 2>"$TMP/err"
 [ $? = 2 ] && grep -q "drivers missing" "$TMP/err" || fail "missing drivers: want exit 2, 'drivers missing'"
 mkdir -p "$TMP/nogit"
-python3 "$TOOL" --repo="$TMP/nogit" --bin-dir="$BIN" --out="$TMP/x" --matrix=mixed 2>"$TMP/err"
+$PY "$TOOL" --repo="$TMP/nogit" --bin-dir="$BIN" --out="$TMP/x" --matrix=mixed 2>"$TMP/err"
 [ $? = 2 ] && grep -q "pass --commit" "$TMP/err" || fail "no .git and no --commit: want exit 2"
 [ ! -e "$TMP/x" ] || fail "a failed invocation wrote $TMP/x"
 
-# --- the commit, read from .git files (symbolic ref through packed-refs) ------------
-mkdir -p "$TMP/repo/.git/refs/heads"
-echo "ref: refs/heads/main" >"$TMP/repo/.git/HEAD"
-printf '# pack-refs with: peeled\nfedcba9876543210fedcba9876543210fedcba98 refs/heads/main\n' >"$TMP/repo/.git/packed-refs"
-python3 "$TOOL" --repo="$TMP/repo" --bin-dir="$BIN" --out="$TMP/git.jsonl" --matrix=mixed --allocator=glibc \
-  --quick --runs=1 --no-callgrind 2>"$TMP/err" || fail "run with a .git repo failed: $(tail -3 "$TMP/err")"
-grep -q '"commit":"fedcba9876543210fedcba9876543210fedcba98"' "$TMP/git.jsonl" 2>/dev/null ||
-  fail "commit not read from .git/packed-refs"
-echo 1111111111111111111111111111111111111111 >"$TMP/repo/.git/refs/heads/main"  # loose ref wins
-python3 "$TOOL" --repo="$TMP/repo" --bin-dir="$BIN" --out="$TMP/git2.jsonl" --matrix=mixed --allocator=glibc \
+# --- the commit, from git rev-parse HEAD (a worktree's HEAD too) ----------------------
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+git init -q "$TMP/repo" && git -C "$TMP/repo" commit -q --allow-empty -m one || fail "git init failed"
+want=$(git -C "$TMP/repo" rev-parse HEAD)
+$PY "$TOOL" --repo="$TMP/repo" --bin-dir="$BIN" --out="$TMP/git.jsonl" --matrix=mixed --allocator=glibc \
+  --quick --runs=1 --no-callgrind 2>"$TMP/err" || fail "run with a git repo failed: $(tail -3 "$TMP/err")"
+grep -q "\"commit\":\"$want\"" "$TMP/git.jsonl" 2>/dev/null || fail "commit not HEAD's ($want)"
+git -C "$TMP/repo" commit -q --allow-empty -m two
+git -C "$TMP/repo" worktree add -q --detach "$TMP/wt" HEAD~1 2>/dev/null || fail "git worktree add failed"
+$PY "$TOOL" --repo="$TMP/wt" --bin-dir="$BIN" --out="$TMP/git2.jsonl" --matrix=mixed --allocator=glibc \
   --quick --runs=1 --no-callgrind 2>/dev/null
-grep -q '"commit":"1111111111111111111111111111111111111111"' "$TMP/git2.jsonl" 2>/dev/null ||
-  fail "commit not read from the loose ref"
+grep -q "\"commit\":\"$want\"" "$TMP/git2.jsonl" 2>/dev/null || fail "commit not the worktree's HEAD ($want)"
 
 # --- a quick matrix ---------------------------------------------------------------
-if ! python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$OUT" --quick \
+if ! $PY "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$OUT" --quick \
   --matrix=mixed,larson@2 --allocator=hakmem,glibc,mimalloc --profile=LEGACY,C7_SAFE 2>"$TMP/run.err"; then
   fail "quick run failed:"
   sed 's/^/  /' "$TMP/run.err" >&2
 fi
 cp "$OUT" "$TMP/first.jsonl" 2>/dev/null
 # Second run, appended (no callgrind, one workload).
-python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$OUT" --quick --no-callgrind --matrix=mixed \
+$PY "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$OUT" --quick --no-callgrind --matrix=mixed \
   --allocator=hakmem,glibc --profile=LEGACY 2>"$TMP/run2.err" || fail "second run failed: $(tail -3 "$TMP/run2.err")"
 
-python3 - "$OUT" "$TMP/first.jsonl" "$BIN" "$COMMIT" <<'EOF' || failures=$((failures + 1))
+$PY - "$OUT" "$TMP/first.jsonl" "$BIN" "$COMMIT" <<'EOF' || failures=$((failures + 1))
 import hashlib, json, os, platform, re, sys
 out, first, bin_dir, commit = sys.argv[1:5]
 errors = []
@@ -130,12 +132,12 @@ sys.exit(1 if errors else 0)
 EOF
 
 # --- a quick soak ---------------------------------------------------------------
-if ! python3 "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/soak.jsonl" --quick --matrix=soak@2 \
+if ! $PY "$TOOL" --bin-dir="$BIN" --commit=$COMMIT --out="$TMP/soak.jsonl" --quick --matrix=soak@2 \
   --soak-allocator=hakmem,glibc --soak-profile=LEGACY 2>"$TMP/soak.err"; then
   fail "quick soak failed:"
   sed 's/^/  /' "$TMP/soak.err" >&2
 fi
-python3 - "$TMP/soak.jsonl" "$BIN" "$COMMIT" <<'EOF' || failures=$((failures + 1))
+$PY - "$TMP/soak.jsonl" "$BIN" "$COMMIT" <<'EOF' || failures=$((failures + 1))
 import hashlib, json, os, sys
 path, bin_dir, commit = sys.argv[1:4]
 errors = []

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """tools/dashboard.py — renders the benchmark history (SPEC §5) as one static
 HTML page: no scripts, no external resources, charts are inline SVG.
 
@@ -48,6 +48,17 @@ charts over time are data-chart="soak|tN|rss_time" and "soak|tN|ops_time";
 the soak summary line is <p id="soak-summary"> with one
 <span data-soak="tN|SERIES" data-rss-drift data-ops-drift data-samples> each.
 
+Recorded landings (lines with "kind": "landing", from tools/record.sh) get
+their own section: per gated series four charts over the landings in date
+order (x = each landing's commit): the speed index (the product of the
+paired ops/s ratios to each landing's baseline, 1 = the first landing, band
+= the last step's 95% bootstrap interval), Ir/op, ops/s and peak RSS, with
+the peers' values from the latest matrix run as flat reference lines; a
+landing recorded with --accept-regression has red gate markers with its
+reason, and a table lists every accepted regression with its reason
+(<table id="accepted">, rows data-accepted="COMMIT12|SERIES"). Landing charts
+are data-chart="landing|W|tN|PROFILE|METRIC" (METRIC index, ir, ops, rss).
+
 Exit status: 0 written, 1 no usable history, 2 usage.
 """
 
@@ -57,6 +68,9 @@ import json
 import math
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats  # noqa: E402
 
 SCHEMA = 1
 PEERS = ["glibc", "mimalloc", "jemalloc", "tcmalloc"]
@@ -197,7 +211,7 @@ def fmt_metric(metric, v):
         return "—"
     if metric == "ops":
         return fmt_si(v) + " ops/s"
-    if metric == "ratio":
+    if metric in ("ratio", "index"):
         return f"{v:.3f}×"
     if metric == "ir":
         return f"{v:.1f} Ir/op"
@@ -245,7 +259,7 @@ def axis_range(lo, hi, zero=False, include=None):
 def tick_label(metric, v):
     if metric == "ops":
         return fmt_si(v)
-    if metric == "ratio":
+    if metric in ("ratio", "index"):
         return f"{v:g}"
     if metric == "ir":
         return f"{v:g}"
@@ -253,7 +267,7 @@ def tick_label(metric, v):
     return f"{v / 1024:g}"
 
 
-AXIS_UNIT = {"ops": "ops/s", "ratio": "× glibc", "ir": "Ir/op", "rss": "MiB"}
+AXIS_UNIT = {"ops": "ops/s", "ratio": "× glibc", "ir": "Ir/op", "rss": "MiB", "index": "× first landing"}
 
 
 # ---------------------------------------------------------------------------
@@ -271,6 +285,9 @@ def metric_values(metric, d):
     if metric == "ir":
         v = d.get("ir_per_op")
         return None if v is None else (v, v, v)
+    if metric == "index":
+        v, ci = d.get("_index"), d.get("_index_ci")
+        return None if v is None else (v, *(ci or (v, v)))
     v = d.get("peak_rss_kib")
     return None if v is None else (v, v, v)
 
@@ -309,7 +326,7 @@ def chart_svg(chart_id, metric, title, subtitle, runs, series, extra_colors):
         lo_m, hi_m, ticks_m = axis_range(lo / 1024, hi / 1024, zero=True)
         y0, y1, ticks = lo_m * 1024, hi_m * 1024, [t * 1024 for t in ticks_m]
     else:
-        y0, y1, ticks = axis_range(lo, hi, zero=zero, include=1.0 if metric == "ratio" else None)
+        y0, y1, ticks = axis_range(lo, hi, zero=zero, include=1.0 if metric in ("ratio", "index") else None)
     pw, ph = W - ML - MR, H - MT - MB
     nx = len(runs)
     x_of = (lambda i: ML + pw / 2) if nx == 1 else (lambda i: ML + 30 + (pw - 60) * i / (nx - 1))
@@ -351,14 +368,14 @@ def chart_svg(chart_id, metric, title, subtitle, runs, series, extra_colors):
             o.append(f'<text class="tick" x="{x:.1f}" y="{MT + ph + 16}" text-anchor="middle">{esc(c)}</text>')
             o.append(f'<text class="tick dt" x="{x:.1f}" y="{MT + ph + 28}" text-anchor="middle">{esc(dt)}</text>')
     o.append('</g>')
-    if metric == "ratio":
+    if metric in ("ratio", "index"):
         y = y_of(1.0)
         o.append(f'<line class="ref1" x1="{ML}" x2="{W - MR}" y1="{y:.1f}" y2="{y:.1f}" '
                  f'stroke="{COLORS["glibc"]}"/>')
     # bands (hakmem only), then lines, then points; hakmem drawn last (on top)
     order = sorted(plotted, key=lambda s: 0 if not s[0].startswith("hakmem") else 1)
     for name, vals in order:
-        if not name.startswith("hakmem") or metric not in ("ops", "ratio"):
+        if not name.startswith("hakmem") or metric not in ("ops", "ratio", "index"):
             continue
         if all(p[2] == p[3] for p in vals):
             continue
@@ -385,6 +402,14 @@ def chart_svg(chart_id, metric, title, subtitle, runs, series, extra_colors):
             tip = f"{name} @ {c} ({dt} UTC): {fmt_metric(metric, v)}"
             if metric in ("ops", "ratio") and p[3] != p[2]:
                 tip += f" ± {fmt_metric(metric, (p[3] - p[2]) / 2)}"
+            if line.get("kind") == "landing" and line.get("ops_ratio") is not None:
+                tip += f"; vs its baseline: ops ×{line['ops_ratio']:.4f}"
+                if line.get("ir_ratio") is not None:
+                    tip += f", Ir ×{line['ir_ratio']:.4f}"
+                if line.get("rss_ratio") is not None:
+                    tip += f", RSS ×{line['rss_ratio']:.4f}"
+            if line.get("accepted_regression"):
+                tip += f"; ACCEPTED REGRESSION: {line['accepted_regression']}"
             if line.get("n") is not None:
                 tip += f", n={line['n']}"
             r = 3.2 if main else 2.4
@@ -404,6 +429,8 @@ def chart_svg(chart_id, metric, title, subtitle, runs, series, extra_colors):
     items = [(n, color_of(n, extra_colors), n.startswith("hakmem")) for n, _ in plotted]
     if metric == "ratio":
         items.append(("glibc = 1", COLORS["glibc"], False))
+    if metric == "index":
+        items.append(("first landing = 1", COLORS["glibc"], False))
     if gate_marks:
         items.append(("gate alert", GATE_COLOR, None))
     widths = [40 + 6.6 * len(n) for n, _, _ in items]
@@ -429,15 +456,8 @@ def chart_svg(chart_id, metric, title, subtitle, runs, series, extra_colors):
 # Summary table
 
 
-def med(v):
-    s = sorted(v)
-    n = len(s)
-    return None if n == 0 else (s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2)
-
-
-def mad(v):
-    m = med(v)
-    return None if m is None else med([abs(x - m) for x in v])
+med = stats.median
+mad = stats.mad
 
 
 def pct(new, old):
@@ -735,7 +755,10 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px;border-bott
 code{font:12px ui-monospace,"DejaVu Sans Mono",monospace}
 table#summary{border-collapse:collapse;margin:8px 0 6px;font-size:13px}
 #summary th,#summary td{border:1px solid #ddd;padding:3px 6px;text-align:left;white-space:nowrap}
-#summary th{background:#f3f3f3;font-weight:600}#summary td.num{text-align:right;font-variant-numeric:tabular-nums}
+#summary th{background:#f3f3f3;font-weight:600}
+table#accepted{border-collapse:collapse;margin:8px 0 6px;font-size:13px}
+#accepted th,#accepted td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+#accepted th{background:#f3f3f3}#accepted td.reason{background:#fdf0d5;font-weight:600}#summary td.num{text-align:right;font-variant-numeric:tabular-nums}
 #summary tr.bad td{background:#fbdcdc}#summary tr.warn td{background:#fdf0d5}#summary tr.good td{background:#e1f3e3}
 .gate-fail{color:#d7191c;font-weight:600}.gate-pass{color:#2e7d32}
 .note{color:#555;font-size:12.5px;max-width:1150px}
@@ -754,6 +777,103 @@ svg .series.main{stroke-width:2.6}svg .series.peer{stroke-width:1.5;stroke-dasha
 """
 
 
+# ---------------------------------------------------------------------------
+# Recorded landings (tools/record.sh: "kind": "landing")
+
+LANDING_METRICS = [
+    ("index", "Speed index over landings", "product of paired ops/s ratios along the chain; band: last step's 95% CI"),
+    ("ir", "Instructions per op (callgrind)", "HAKMEM per landing; glibc (latest matrix run) as reference"),
+    ("ops", "Throughput (ops/s)", "median of the gate's timed runs; peers: latest matrix run"),
+    ("rss", "Peak RSS", "median of the gate's runs (VmHWM); peers: latest matrix run"),
+]
+
+
+def landing_model(landings, matrix):
+    """runs [(date, commit)], groups [(w, t, p)], points like build_model's,
+    with "_index" set on every landing line (the product of ops_ratio along
+    the chain of baselines) and the peers of the latest matrix run of the
+    same workload x threads as constant reference series."""
+    first = {}
+    for d in landings:  # the first recording of each commit is its landing
+        first.setdefault(d["commit"], d["date"])
+    lines = [d for d in landings if first[d["commit"]] == d["date"]]
+    runs = sorted({(d["date"], d["commit"]) for d in lines})
+    run_index = {r: i for i, r in enumerate(runs)}
+    index = {}  # (commit, w, t, p) -> speed index
+    points, groups = {}, []
+    for date, commit in runs:
+        for d in lines:
+            if d["commit"] != commit:
+                continue
+            key = (d["workload"], int(d["threads"]), d.get("profile") or "default")
+            if key not in groups:
+                groups.append(key)
+            base = index.get((d.get("baseline"),) + key)
+            r = d.get("ops_ratio")
+            d["_index"] = (base if base is not None else 1.0) * (r if r is not None and base is not None else 1.0)
+            ci = d.get("ops_ratio_ci")
+            if base is not None and ci:
+                d["_index_ci"] = (base * ci[0], base * ci[1])
+            index[(commit,) + key] = d["_index"]
+            points.setdefault(key + ("hakmem",), {})[run_index[(date, commit)]] = d
+    # peers: the newest matrix run's lines, drawn flat across the landings
+    latest = {}
+    for d in matrix:
+        if d["allocator"] == "hakmem" or d.get("variant"):
+            continue
+        k = (d["workload"], int(d["threads"]), d["allocator"])
+        if k not in latest or latest[k]["date"] < d["date"]:
+            latest[k] = d
+    for (w, t, a), d in latest.items():
+        if any((gw, gt) == (w, t) for gw, gt, _ in groups):
+            points[(w, t, None, a)] = {i: d for i in range(len(runs))}
+    return runs, groups, points
+
+
+def accepted_table(landings):
+    rows = [d for d in landings if d.get("accepted_regression")]
+    if not rows:
+        return ('<p class="note" id="accepted-none">No accepted regressions: every recorded landing passed the '
+                'gate against its baseline.</p>')
+    o = ['<table id="accepted"><thead><tr><th>landing</th><th>date</th><th>series</th><th>baseline</th>'
+         '<th>reason given</th><th>gate</th></tr></thead><tbody>']
+    for d in sorted(rows, key=lambda d: d["date"], reverse=True):
+        ser = f'{d["workload"]} ×{d["threads"]} {d.get("profile") or "default"}'
+        g = d.get("gate") or {}
+        o.append(f'<tr data-accepted="{esc(d["commit"][:12])}|{esc(ser)}"><td><code>{esc(d["commit"][:10])}</code></td>'
+                 f'<td>{esc(d["date"])}</td><td>{esc(ser)}</td><td><code>{esc((d.get("baseline") or "-")[:10])}</code></td>'
+                 f'<td class="reason">{esc(d["accepted_regression"])}</td>'
+                 f'<td>{esc(g.get("metric", ""))}: {esc(g.get("detail", ""))}</td></tr>')
+    o.append('</tbody></table>')
+    return "".join(o)
+
+
+def landing_section(landings, matrix, extra):
+    if not landings:
+        return ('<h2 id="landings-h">Recorded landings</h2><p class="note" id="landings-none">No recorded '
+                'landings yet (bash tools/record.sh records one).</p>')
+    runs, groups, points = landing_model(landings, matrix)
+    o = ['<h2 id="landings-h">Recorded landings (the chain of baselines)</h2>',
+         f'<p class="note">{len(runs)} landing{"s" if len(runs) != 1 else ""} recorded by tools/record.sh, each '
+         'measured by the gate against the landing before it (paired, interleaved). Accepted regressions (recorded '
+         'with --accept-regression) are red circles with their reason in the tooltip, and listed here:</p>',
+         accepted_table(landings)]
+    for (w, t, p) in groups:
+        gid = f"landing|{w}|t{t}|{p}"
+        series = group_series(points, w, t, p)
+        o.append(f'<h3 id="landing-{esc(w)}-t{t}-{esc(p)}">{esc(w)} — {t} thread{"s" if t != 1 else ""} — '
+                 f'profile {esc(p)}</h3><div class="grid2">')
+        for metric, mtitle, sub in LANDING_METRICS:
+            ser = series if metric in ("ir", "ops", "rss") else [x for x in series if x[0] == "hakmem"]
+            svg, _ = chart_svg(f"{gid}|{metric}", metric, f"{w} ×{t} {p}: {mtitle}", sub, runs, ser, extra)
+            if svg is None:
+                o.append(f'<div class="nodata" data-chart-missing="{esc(gid)}|{metric}">{esc(mtitle)}: no data</div>')
+            else:
+                o.append(svg)
+        o.append('</div>')
+    return "".join(o)
+
+
 def render(lines, machine=None, title="HAKMEM benchmark dashboard", last=None):
     machines = {}
     for d in lines:
@@ -765,6 +885,17 @@ def render(lines, machine=None, title="HAKMEM benchmark dashboard", last=None):
         machine = max(lines, key=lambda d: d["date"])["machine"]["id"]
     if machine not in machines:
         raise ValueError(f"machine {machine} not in the history (have: {', '.join(sorted(machines))})")
+    landings = [d for d in lines if d.get("kind") == "landing" and d["machine"]["id"] == machine]
+    lines = [d for d in lines if d.get("kind") != "landing"]
+    matrix = [d for d in lines if d["machine"]["id"] == machine]
+    if not matrix:
+        # Only recorded landings on this machine: the landing section alone.
+        m = machines[machine][0]
+        return "".join(['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+                        f'<title>{esc(title)}</title><style>{CSS}</style></head><body><h1>{esc(title)}</h1>',
+                        f'<p class="meta">Machine <code>{esc(machine)}</code>: {esc(m.get("cpu", "?"))}. No matrix '
+                        'runs (ci/nightly) on this machine yet.</p>', landing_section(landings, [], {}),
+                        '</body></html>\n'])
     runs, groups, points = build_model(lines, machine, last)
     m = machines[machine][0]
     extra = {}
@@ -796,8 +927,9 @@ def render(lines, machine=None, title="HAKMEM benchmark dashboard", last=None):
     shown = set(runs)
     soak = soak_latest([d for d in lines if d["machine"]["id"] == machine and (d["date"], d["commit"]) in shown])
     out.append(soak_summary(soak))
-    out.append('<nav>' + ('<a href="#soak-h">soak over time</a>' if soak else '') + "".join(
+    out.append('<nav><a href="#landings-h">recorded landings</a>' + ('<a href="#soak-h">soak over time</a>' if soak else '') + "".join(
         f'<a href="#{esc(w)}-t{t}-{esc(p)}">{esc(w)} ×{t} {esc(p)}</a>' for (w, t, p) in groups) + '</nav>')
+    out.append(landing_section(landings, matrix, extra))
     out.append(soak_section(soak, extra))
     for (w, t, p) in groups:
         gid = f"{w}|t{t}|{p}"
@@ -815,7 +947,8 @@ def render(lines, machine=None, title="HAKMEM benchmark dashboard", last=None):
                 out.append(svg)
         out.append('</div>')
     out.append('<p class="note">Generated by tools/dashboard.py from the history file written by '
-               'tools/bench_history.py. Hover a point for its value.</p></body></html>\n')
+               'tools/bench_history.py (matrix runs) and tools/record.sh (landings). Hover a point for its '
+               'value.</p></body></html>\n')
     return "".join(out)
 
 

@@ -15,9 +15,15 @@
 #    result; every chart must have its expected number of points, visible
 #    inside its plot frame, and lines of non-zero length; a --screenshot must
 #    be a PNG of the window size;
+#  - the recorded landings (tools/record.sh lines): per series the speed
+#    index, Ir/op, ops/s and RSS over the landings with the peers' latest
+#    matrix values as reference lines, gate markers on the accepted
+#    regression and its reason in the table of accepted regressions;
 #  - error handling: missing or empty history, unknown --machine.
 # Usage (Bazel): dashboard_test.sh <dashboard.py> <history_fixture.jsonl>
 set -uo pipefail
+PY=/usr/bin/python3  # Debian's: numpy and scipy (tools/stats.py)
+[ -x "$PY" ] || PY=python3
 
 DASH="$1"
 FIXTURE="$2"
@@ -43,25 +49,25 @@ chrome() {  # chrome OUT ARGS... : headless Chromium, stdout to OUT
 }
 
 # --- error handling ----------------------------------------------------------
-python3 "$DASH" --history="$TMP/none.jsonl" --out="$TMP/x.html" 2>"$TMP/err"
+$PY "$DASH" --history="$TMP/none.jsonl" --out="$TMP/x.html" 2>"$TMP/err"
 [ $? = 1 ] || fail "missing history: want exit 1"
 grep -q "no history file" "$TMP/err" || fail "missing history: no message: $(cat "$TMP/err")"
 : >"$TMP/empty.jsonl"
-python3 "$DASH" --history="$TMP/empty.jsonl" --out="$TMP/x.html" 2>"$TMP/err"
+$PY "$DASH" --history="$TMP/empty.jsonl" --out="$TMP/x.html" 2>"$TMP/err"
 [ $? = 1 ] || fail "empty history: want exit 1"
-python3 "$DASH" --history="$FIXTURE" --out="$TMP/x.html" --machine=ffffffffffff 2>"$TMP/err"
+$PY "$DASH" --history="$FIXTURE" --out="$TMP/x.html" --machine=ffffffffffff 2>"$TMP/err"
 [ $? = 2 ] || fail "unknown machine: want exit 2"
 grep -q "a1b2c3d4e5f6" "$TMP/err" || fail "unknown machine: message does not list the machines"
 
 # --- render the fixture --------------------------------------------------------
 PAGE="$TMP/dashboard.html"
-if ! python3 "$DASH" --history="$FIXTURE" --out="$PAGE" 2>"$TMP/err"; then
+if ! $PY "$DASH" --history="$FIXTURE" --out="$PAGE" 2>"$TMP/err"; then
   fail "dashboard.py failed: $(cat "$TMP/err")"
   exit 1
 fi
 grep -q "skipped 1 line" "$TMP/err" || fail "the fixture's schema-0 line was not reported as skipped"
 # Single-run page (the other machine): points but no line segments.
-python3 "$DASH" --history="$FIXTURE" --out="$TMP/one.html" --machine=0f0f0f0f0f0f 2>/dev/null ||
+$PY "$DASH" --history="$FIXTURE" --out="$TMP/one.html" --machine=0f0f0f0f0f0f 2>/dev/null ||
   fail "render of the one-run machine failed"
 
 # Probe: measures the rendered charts, writes the result into data-probe.
@@ -110,6 +116,30 @@ def check(cond, msg):
 
 lines = [json.loads(l) for l in open(fixture) if l.strip() and not l.startswith("#")]
 lines = [d for d in lines if d.get("schema") == 1]
+landings = [d for d in lines if d.get("kind") == "landing"]
+lines = [d for d in lines if d.get("kind") != "landing"]
+
+def expected_landings(machine):
+    """{chart id: points} of the recorded-landings section: per series, the
+    speed index (HAKMEM only), Ir/op (+ glibc's latest matrix value on every
+    landing), ops/s and peak RSS (+ every peer's latest matrix value)."""
+    ls = [d for d in landings if d["machine"]["id"] == machine]
+    charts = {}
+    for w, t, p in {(d["workload"], d["threads"], d["profile"] or "default") for d in ls}:
+        mine = [d for d in ls if (d["workload"], d["threads"], d["profile"] or "default") == (w, t, p)]
+        n = len(mine)
+        peers = {}
+        for d in lines:
+            if d["machine"]["id"] == machine and d["workload"] == w and d["threads"] == t \
+                    and d["allocator"] != "hakmem" and not d.get("variant"):
+                if d["allocator"] not in peers or peers[d["allocator"]]["date"] < d["date"]:
+                    peers[d["allocator"]] = d
+        charts[f"landing|{w}|t{t}|{p}|index"] = n
+        for metric, key in (("ir", "ir_per_op"), ("ops", "median_ops"), ("rss", "peak_rss_kib")):
+            k = sum(1 for d in mine if d.get(key) is not None)
+            k += sum(n for a, d in peers.items() if d.get(key) is not None and (metric != "ir" or a == "glibc"))
+            charts[f"landing|{w}|t{t}|{p}|{metric}"] = k
+    return charts
 
 def expected(machine):
     """{chart id: points} and the ids of missing charts, from the fixture."""
@@ -143,6 +173,7 @@ def expected(machine):
     for t, series in soak.items():
         for metric in ("rss_time", "ops_time"):
             charts[f"soak|t{t}|{metric}"] = sum(len(d["samples"]) for d in series.values())
+    charts.update(expected_landings(machine))
     return charts, missing, len(runs), soak
 
 class Collect(HTMLParser):
@@ -222,7 +253,7 @@ def parse(path):
     return c
 
 charts, missing, nruns, soak = expected("a1b2c3d4e5f6")
-check(len(charts) == 19 and len(missing) == 3, f"fixture model: {len(charts)} charts, {len(missing)} missing")
+check(len(charts) == 27 and len(missing) == 3, f"fixture model: {len(charts)} charts, {len(missing)} missing")
 check(sorted((t, sorted(s)) for t, s in soak.items()) == [(2, ["glibc", "hakmem LEGACY", "mimalloc"])],
       f"fixture model: soak series {soak}")
 
@@ -235,7 +266,16 @@ check(page.missing == missing, f"missing-chart notes: got {sorted(page.missing)}
 for cid, n in charts.items():
     got = page.charts.get(cid, {}).get("data-points")
     check(got == str(n), f"{cid}: data-points={got}, want {n}")
-check(page.gate_marks == 4, f"gate markers: {page.gate_marks}, want 4 (one per chart of mixed x1 LEGACY)")
+check(page.gate_marks == 8, f"gate markers: {page.gate_marks}, want 8 (one per chart of mixed x1 LEGACY, "
+                            "and one per landing chart of mixed for the accepted regression)")
+# The accepted regression: its reason in the table of accepted regressions.
+accepted = [d for d in landings if d.get("accepted_regression")]
+check(len(accepted) == 1, "fixture: one accepted regression")
+for d in accepted:
+    check(f'data-accepted="{d["commit"][:12]}|mixed ×1 LEGACY"' in open(page_path, encoding="utf-8").read(),
+          "accepted regression row missing")
+    check(d["accepted_regression"].replace("%", "%") in open(page_path, encoding="utf-8").read(),
+          "the accepted regression's reason is not on the page")
 raw = open(page_path, encoding="utf-8").read()
 check("0f0f0f0f0f0f" in raw, "the other machine is not mentioned")
 check("Other CPU" not in raw.split('id="summary"')[1], "the other machine's data reaches the summary or charts")
@@ -283,7 +323,8 @@ for sid, d in want_spans.items():
     check(want in sp["text"], f"soak summary {sid}: {want!r} not in {sp['text']!r}")
 
 # Summary table: one row per group, sorted by change / noise (regressions first)
-want_rows = sorted({cid.rsplit("|", 1)[0] for cid in charts if not cid.endswith("_time")})
+want_rows = sorted({cid.rsplit("|", 1)[0] for cid in charts if not cid.endswith("_time")
+                    and not cid.startswith("landing|")})
 got_rows = [r[0] for r in page.rows]
 check(sorted(got_rows) == want_rows, f"summary rows {got_rows}, want {want_rows}")
 zs = []
@@ -323,7 +364,9 @@ for cid, n in charts.items():
     check(p["paths"] >= 1 and p["len"] > 50, f"{cid}: plotted lines have length {p['len']} ({p['paths']} paths)")
     check(p["pts"] == n and p["vis"] == n, f"{cid}: {p['vis']} of {p['pts']} points visible, want {n}")
     check(p["fvis"] == n, f"{cid}: {p['fvis']} of {n} points inside the plot frame")
-    check(p["ticks"] >= 6 and p["legend"] >= 2, f"{cid}: {p['ticks']} tick labels, {p['legend']} legend entries")
+    # (a landing chart may hold HAKMEM alone: Ir/op of a multi-threaded series has no glibc reference)
+    check(p["ticks"] >= 6 and p["legend"] >= (1 if cid.startswith("landing|") else 2),
+          f"{cid}: {p['ticks']} tick labels, {p['legend']} legend entries")
 
 charts1, _, nruns1, soak1 = expected("0f0f0f0f0f0f")
 check(not soak1, "fixture: the other machine has no soak")

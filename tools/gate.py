@@ -1,15 +1,20 @@
-#!/usr/bin/env python3
-"""tools/gate.py — HAKMEM's performance regression gate (SPEC §5, issue 5).
+#!/usr/bin/python3
+"""tools/gate.py — HAKMEM's performance regression gate (SPEC §5, issues 5, 14).
 
-Compares a HEAD libhakmem.so with a BASELINE libhakmem.so on the
-single-threaded workload drivers and fails only on a regression that is real
-on a noisy shared 2-core machine. Python 3 standard library only.
+Compares a HEAD libhakmem.so with a BASELINE libhakmem.so on the workload
+drivers (single-threaded, and larson and mid_large_mt with 2 threads) and
+fails only on a regression that is real on a noisy shared 2-core machine.
+Statistics from scipy.stats and numpy through tools/stats.py (run it with
+/usr/bin/python3).
 
-Per series (workload x profile, allocator hakmem, 1 thread) two metrics:
+Per series (workload x profile x threads, allocator hakmem) three metrics:
 
 (a) instructions per op (deterministic): one callgrind run of the measured
-    loop with each library (the driver brackets the loop, see
-    benchmarks/driver.h). FAIL if head > baseline x 1.03.
+    loop with the head library (the driver brackets the loop, see
+    benchmarks/driver.h), compared with the baseline's value RECORDED in the
+    history (--history, --baseline-commit: tools/record.sh's landing lines,
+    same compiler and callgrind iterations) when there is one, else with a
+    callgrind run of the baseline library. FAIL if head > baseline x 1.03.
 
 (b) ops/s as paired ratios: worker runs of the baseline and of the head
     interleaved in the same job, in pairs whose order alternates (B H, H B,
@@ -38,6 +43,10 @@ Per series (workload x profile, allocator hakmem, 1 thread) two metrics:
         noise alone fails a series less than once in 10^4 however loaded the
         machine is; with se <= 0.75% this is implied by ratio < 0.97).
 
+(c) peak RSS: the workers' VmHWM (printed on their result line) over the
+    paired runs of (b); FAIL if the head's median exceeds the baseline's by
+    more than 10% AND 1 MiB, and again in a re-measurement of 8 more pairs.
+
 Report: one line per series and metric naming the series, the baseline value,
 the new value, the threshold and the evidence, and with --json=FILE a
 summary whose per-series "gate" object fits the history schema
@@ -47,8 +56,6 @@ Exit status: 0 pass, 1 regression, 2 usage or infrastructure error.
 """
 
 import argparse
-import functools
-import hashlib
 import json
 import math
 import os
@@ -58,6 +65,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import history  # noqa: E402
+import stats  # noqa: E402
 
 # ---- thresholds ------------------------------------------------------------
 
@@ -69,6 +80,9 @@ Z_PASS = 2.576             # clear pass: estimate - Z_PASS se > log(threshold)
 Z_FAIL = 3.719             # noise floor: a fail needs estimate + Z_FAIL se < 0
 TRIM = 0.2                 # trimmed mean: 20% cut from each end
 SCHEDULE = (24, 72, 216, 648)  # cumulative pairs per round (x3 per re-measurement)
+RSS_REL = 0.10             # (c) fail if head peak RSS > baseline x (1 + this) ...
+RSS_ABS_KIB = 1024         # ... and more than this many KiB above it, twice
+RSS_REMEASURE_PAIRS = 8    # pairs of the re-measurement of a suspect RSS
 
 DEFAULT_SERIES = (
     "mixed:LEGACY",
@@ -77,92 +91,25 @@ DEFAULT_SERIES = (
     "c7_only:C7_SAFE",
     "fixed_size:LEGACY",
     "c6_heavy:LEGACY",
+    "larson@2",
+    "mid_large_mt@2",
 )
+# Timed worker iterations per thread, per workload (default --iters otherwise):
+# each run ~5-15 ms on the shared machine.
+WORKLOAD_ITERS = {"larson": 200000, "mid_large_mt": 200000}
 RESULT_RE = re.compile(r"^hakmem-bench-result ops=(\d+) ns=(\d+) .*malloc=(\S+)", re.M)
+RSS_RE = re.compile(r"^hakmem-bench-result .* peak_rss_kib=(\d+)", re.M)
 
 
 class GateError(Exception):
     """Usage or infrastructure problem: exit status 2."""
 
 
-# ---- statistics (pure functions, tested by tools/gate_test.py) -------------
+# ---- statistics (scipy through tools/stats.py; decisions tested by gate_test.py)
 
-
-def median(xs):
-    s = sorted(xs)
-    n = len(s)
-    if n == 0:
-        raise ValueError("median of nothing")
-    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
-
-
-def trimmed_mean_se(xs, trim=TRIM):
-    """(trimmed mean, its standard error) of xs: g = floor(trim n) values cut
-    from each end; se from the winsorized variance (Tukey-McLaughlin)."""
-    s = sorted(xs)
-    n = len(s)
-    if n < 3:
-        raise ValueError("trimmed mean needs >= 3 values")
-    g = int(trim * n)
-    core = s[g:n - g]
-    est = math.fsum(core) / len(core)
-    lo, hi = s[g], s[n - g - 1]
-    w = [lo] * g + core + [hi] * g
-    mw = math.fsum(w) / n
-    var = math.fsum((x - mw) ** 2 for x in w) / (n - 1)
-    se = math.sqrt(var) / ((1.0 - 2.0 * g / n) * math.sqrt(n))
-    return est, se
-
-
-@functools.lru_cache(maxsize=None)
-def _signed_rank_cdf(n):
-    """P(W+ <= w) for w = 0 .. n(n+1)/2 under H0 (no ties), exact."""
-    top = n * (n + 1) // 2
-    counts = [1] + [0] * top
-    for k in range(1, n + 1):
-        for s in range(top, k - 1, -1):
-            counts[s] += counts[s - k]
-    total = 2 ** n
-    cdf, acc = [], 0
-    for c in counts:
-        acc += c
-        cdf.append(acc / total)
-    return cdf
-
-
-def _normal_cdf(z):
-    return 0.5 * math.erfc(-z / math.sqrt(2.0))
-
-
-def wilcoxon_p_less(ds, exact_max=50):
-    """One-sided Wilcoxon signed-rank p-value for H1 "the location of ds is
-    below 0" (head slower). Zeros are dropped; exact null distribution for
-    n <= exact_max without tied |d|, else the normal approximation with tie
-    and continuity corrections."""
-    nz = [d for d in ds if d != 0.0]
-    n = len(nz)
-    if n == 0:
-        return 1.0
-    order = sorted(range(n), key=lambda i: abs(nz[i]))
-    ranks = [0.0] * n
-    ties = []
-    i = 0
-    while i < n:
-        j = i
-        while j + 1 < n and abs(nz[order[j + 1]]) == abs(nz[order[i]]):
-            j += 1
-        r = (i + j + 2) / 2.0  # average of ranks i+1 .. j+1
-        for k in range(i, j + 1):
-            ranks[order[k]] = r
-        if j > i:
-            ties.append(j - i + 1)
-        i = j + 1
-    w_plus = sum(r for r, d in zip(ranks, nz) if d > 0)
-    if n <= exact_max and not ties:
-        return _signed_rank_cdf(n)[int(round(w_plus))]
-    mean = n * (n + 1) / 4.0
-    var = n * (n + 1) * (2 * n + 1) / 24.0 - sum(t ** 3 - t for t in ties) / 48.0
-    return _normal_cdf((w_plus - mean + 0.5) / math.sqrt(var))
+median = stats.median
+trimmed_mean_se = stats.trimmed_mean_se
+wilcoxon_p_less = stats.wilcoxon_p_less
 
 
 def decide_ir(base_ir, head_ir, threshold=IR_THRESHOLD):
@@ -175,6 +122,35 @@ def decide_ir(base_ir, head_ir, threshold=IR_THRESHOLD):
         "ratio": ratio,
         "threshold": threshold,
     }
+
+
+def decide_rss(base_kib, head_kib, remeasure=None, rel=RSS_REL, abs_kib=RSS_ABS_KIB):
+    """(c) peak RSS: medians of the workers' peak RSS (KiB). Suspect when
+    head > baseline x (1 + rel) and head - baseline > abs_kib; a suspect
+    result is re-measured (remeasure() returns new (baseline, head) lists)
+    and fails only if the re-measurement is over both limits too."""
+    b, h = median(base_kib), median(head_kib)
+
+    def over(b, h):
+        return h > b * (1.0 + rel) and h - b > abs_kib
+
+    out = {"baseline": b, "head": h, "ratio": h / b if b else float("inf"), "rel": rel,
+           "abs_kib": abs_kib, "n": len(head_kib), "remeasured": False}
+    if not over(b, h):
+        out.update(status="pass", reason="within +%d%% or +%d KiB" % (round(100 * rel), abs_kib))
+        return out
+    if remeasure is None:
+        out.update(status="fail", reason="over both limits (no re-measurement possible)")
+        return out
+    nb, nh = remeasure()
+    b2, h2 = median(nb), median(nh)
+    out.update(remeasured=True, first={"baseline": b, "head": h}, baseline=b2, head=h2,
+               ratio=h2 / b2 if b2 else float("inf"), n=len(nh))
+    if over(b2, h2):
+        out.update(status="fail", reason="over both limits, and again when re-measured")
+    else:
+        out.update(status="pass", reason="suspect, but within the limits when re-measured")
+    return out
 
 
 def decide_ops(sample, schedule=SCHEDULE, threshold=OPS_THRESHOLD, alpha=ALPHA,
@@ -258,6 +234,10 @@ def _worker_cmd(driver, iters, extra):
     return [driver, "--worker=hakmem", "--iters=%d" % iters] + list(extra)
 
 
+def _threads_args(threads):
+    return ("--threads=%d" % threads,) if threads else ()
+
+
 _PREEXEC = None  # set by configure_sched(): makes a timed worker SCHED_FIFO
 _ENV_SIZE = 0    # set by run(): LD_PRELOAD + GATE_ENV_PAD length of every worker
 
@@ -293,8 +273,10 @@ def _env_for(libdir, profile):
     return env
 
 
-def run_worker(driver, libdir, profile, iters, extra=()):
-    """ops/s of one worker run (the driver's own clock around the loop)."""
+def run_worker(driver, libdir, profile, iters, extra=(), with_rss=False):
+    """ops/s of one worker run (the driver's own clock around the loop); with
+    with_rss (ops/s, the worker's peak RSS in KiB: VmHWM, printed by the
+    worker on its result line, see benchmarks/bench_util.h)."""
     cmd = _worker_cmd(driver, iters, extra)
     try:
         pr = subprocess.run(cmd, env=_env_for(libdir, profile), stdout=subprocess.PIPE,
@@ -305,7 +287,13 @@ def run_worker(driver, libdir, profile, iters, extra=()):
     if pr.returncode != 0:
         raise GateError("%s exited %d:\n%s" % (" ".join(cmd), pr.returncode, pr.stdout[-2000:]))
     ops, ns = _parse_result(pr.stdout, _lib(libdir), cmd)
-    return ops * 1e9 / ns
+    if not with_rss:
+        return ops * 1e9 / ns
+    m = RSS_RE.search(pr.stdout)
+    if m is None:
+        raise GateError("no peak_rss_kib= on the result line of %s (driver older than issue 14?)"
+                        % " ".join(cmd))
+    return ops * 1e9 / ns, int(m.group(1))
 
 
 def callgrind_ir_per_op(jobs, tmpdir):
@@ -350,12 +338,7 @@ def callgrind_ir_per_op(jobs, tmpdir):
     return result
 
 
-def file_hash(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+file_hash = history.file_hash
 
 
 # ---- report ----------------------------------------------------------------
@@ -366,33 +349,62 @@ def _fmt_ops(x):
 
 
 def ir_line(name, r):
-    return ("%-20s Ir/op  baseline %8.2f  new %8.2f  ratio %.4f  threshold: fail if new > "
+    src = "recorded for %s" % r["recorded_commit"][:12] if r.get("recorded_commit") else "measured"
+    return ("%-20s Ir/op  baseline %8.2f (%s)  new %8.2f  ratio %.4f  threshold: fail if new > "
             "%.2f x baseline  evidence: callgrind of the loop, %d iters each, deterministic  %s"
-            % (name, r["baseline"], r["head"], r["ratio"], r["threshold"], r["iters"],
+            % (name, r["baseline"], src, r["head"], r["ratio"], r["threshold"], r["iters"],
                r["status"].upper()))
 
 
 def ops_line(name, r):
     hist = "->".join(str(x["n"]) for x in r["rounds"])
-    return ("%-20s ops/s  baseline %s  new %s  ratio %.4f (median %.4f)  threshold: fail if "
+    ci = r.get("ci")
+    return ("%-20s ops/s  baseline %s  new %s  ratio %.4f (median %.4f%s)  threshold: fail if "
             "ratio < %.2f, p < %g and beyond %.2f se  evidence: n=%d pairs (rounds %s%s), se %.2f%%, "
             "Wilcoxon p=%.3g; %s  %s"
             % (name, _fmt_ops(r["baseline"]), _fmt_ops(r["head"]), r["ratio"], r["median_ratio"],
+               ", 95%% CI %.4f-%.4f" % tuple(ci) if ci else "",
                OPS_THRESHOLD, ALPHA, Z_FAIL, r["n"], hist, ", re-measured" if r["remeasured"] else "",
                100 * r["se"], r["p"], r["reason"], r["status"].upper()))
+
+
+def rss_line(name, r):
+    return ("%-20s RSS    baseline %d KiB  new %d KiB  ratio %.4f  threshold: fail if new > "
+            "baseline x %.2f and > baseline + %d KiB, twice  evidence: median peak RSS of %d worker runs "
+            "each%s; %s  %s"
+            % (name, r["baseline"], r["head"], r["ratio"], 1 + r["rel"], r["abs_kib"], r["n"],
+               ", re-measured" if r["remeasured"] else "", r["reason"], r["status"].upper()))
 
 
 # ---- main ------------------------------------------------------------------
 
 
 def parse_series(spec):
-    if ":" in spec:
-        w, prof = spec.split(":", 1)
-    else:
-        w, prof = spec, ""
-    if not re.fullmatch(r"[A-Za-z0-9_]+", w) or not re.fullmatch(r"[A-Za-z0-9_]*", prof):
-        raise GateError("bad series %r (want WORKLOAD[:PROFILE])" % spec)
-    return w, prof or None
+    """WORKLOAD[:PROFILE][@THREADS] -> (workload, profile or None, threads)."""
+    m = re.fullmatch(r"([A-Za-z0-9_]+)(?::([A-Za-z0-9_]*))?(?:@([0-9]+))?", spec)
+    if m is None or (m.group(3) is not None and int(m.group(3)) < 1):
+        raise GateError("bad series %r (want WORKLOAD[:PROFILE][@THREADS])" % spec)
+    return m.group(1), m.group(2) or None, int(m.group(3)) if m.group(3) else 1
+
+
+def series_name(s):
+    w, prof, thr = s
+    return "%s/%s%s" % (w, prof or "-", "@%d" % thr if thr != 1 else "")
+
+
+def recorded_ir(history_file, commit, compiler, cg_iters):
+    """{(workload, profile, threads): (Ir/op, commit)} recorded for commit with
+    the same compiler and callgrind iterations (tools/record.sh lines)."""
+    out = {}
+    if not history_file or not commit:
+        return out
+    for d in history.landings(history.load(history_file)):
+        if d["commit"] != commit or d.get("ir_per_op") is None or d.get("allocator") != "hakmem":
+            continue
+        if (d.get("machine") or {}).get("compiler") != compiler or d.get("cg_iters") != cg_iters:
+            continue
+        out[(d.get("workload"), d.get("profile"), d.get("threads") or 1)] = (float(d["ir_per_op"]), commit)
+    return out
 
 
 def main(argv=None):
@@ -404,16 +416,24 @@ def main(argv=None):
     ap.add_argument("--bin", required=True,
                     help="directory holding the driver binaries (mixed, c7_only, ...), -c opt")
     ap.add_argument("--series", action="append",
-                    help="WORKLOAD[:PROFILE], repeatable (default: %s)" % ", ".join(DEFAULT_SERIES))
+                    help="WORKLOAD[:PROFILE][@THREADS], repeatable (default: %s)" % ", ".join(DEFAULT_SERIES))
     ap.add_argument("--iters", type=int, default=500000,
-                    help="loop iterations per timed worker run (default 500000, ~5 ms)")
+                    help="loop iterations per timed worker run (default 500000, ~5 ms; %s)"
+                    % ", ".join("%s %d" % kv for kv in sorted(WORKLOAD_ITERS.items())))
     ap.add_argument("--cg-iters", type=int, default=200000,
-                    help="loop iterations of the callgrind runs (default 200000)")
+                    help="loop iterations (per thread) of the callgrind runs (default 200000)")
     ap.add_argument("--sched", choices=("fifo", "normal"), default="fifo",
                     help="scheduling of the timed workers (default fifo: SCHED_FIFO priority 1 "
                     "when permitted, else normal)")
     ap.add_argument("--no-ir", action="store_true", help="skip (a), instructions per op")
-    ap.add_argument("--no-ops", action="store_true", help="skip (b), ops/s")
+    ap.add_argument("--no-ops", action="store_true", help="skip (b) ops/s and (c) peak RSS")
+    ap.add_argument("--history", help="history file holding the baseline's recorded Ir/op "
+                    "(tools/record.sh lines); with --baseline-commit, a series recorded for that commit "
+                    "with the same compiler is compared with the recorded value instead of a callgrind "
+                    "run of the baseline library")
+    ap.add_argument("--baseline-commit", help="the baseline library's commit (see --history)")
+    ap.add_argument("--compiler", help="compiler identity for --history (default: first line of "
+                    "`$CC --version`, CC=gcc)")
     ap.add_argument("--head-label", default="HEAD")
     ap.add_argument("--baseline-label", default="baseline")
     ap.add_argument("--json", help="write the JSON summary to this file")
@@ -435,7 +455,7 @@ def run(args):
         if not os.path.isfile(_lib(d)):
             raise GateError("%s not found (the library must be named libhakmem.so)" % _lib(d))
     drivers = {}
-    for w, _ in series:
+    for w, _, _ in series:
         drivers[w] = os.path.join(args.bin, w)
         if not os.access(drivers[w], os.X_OK):
             raise GateError("driver %s not found or not executable" % drivers[w])
@@ -445,11 +465,21 @@ def run(args):
     global _ENV_SIZE
     _ENV_SIZE = max(len(_lib(args.head)), len(_lib(args.baseline)))
     sched = configure_sched(args.sched)
+    compiler = args.compiler or history.compiler_version()
+    recorded = recorded_ir(args.history, args.baseline_commit, compiler, args.cg_iters)
     print("gate: head %s (%s, lib %s)  baseline %s (%s, lib %s)%s" % (
         args.head_label, _lib(args.head), head_hash, args.baseline_label, _lib(args.baseline),
         base_hash, "  [identical libraries]" if head_hash == base_hash else ""))
-    print("gate: timed workers: %d loop iterations, scheduling %s" % (args.iters, sched))
+    print("gate: timed workers: %d loop iterations (%s), scheduling %s" % (
+        args.iters, ", ".join("%s %d" % kv for kv in sorted(WORKLOAD_ITERS.items())), sched))
+    if args.baseline_commit:
+        print("gate: recorded Ir/op of %s (compiler %r, %d iters): %d of %d series" % (
+            args.baseline_commit[:12], compiler, args.cg_iters,
+            sum(1 for s in series if s in recorded), len(series)))
     sys.stdout.flush()
+
+    def iters_of(w):
+        return WORKLOAD_ITERS.get(w, args.iters) if args.iters == 500000 else args.iters
 
     results = {s: {} for s in series}
     lines = []
@@ -457,47 +487,83 @@ def run(args):
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="hakmem-gate-") as tmp:
             jobs = []
-            for w, prof in series:
-                for side, d in (("baseline", args.baseline), ("head", args.head)):
-                    jobs.append(((w, prof, side), drivers[w], d, prof, args.cg_iters, ()))
+            for s in series:
+                w, prof, thr = s
+                sides = [("head", args.head)]
+                if s not in recorded:
+                    sides.insert(0, ("baseline", args.baseline))
+                for side, d in sides:
+                    jobs.append((s + (side,), drivers[w], d, prof, args.cg_iters, _threads_args(thr)))
             ir = callgrind_ir_per_op(jobs, tmp)
         for s in series:
-            r = decide_ir(ir[s + ("baseline",)], ir[s + ("head",)])
+            if s in recorded:
+                r = decide_ir(recorded[s][0], ir[s + ("head",)])
+                r["recorded_commit"] = recorded[s][1]
+            else:
+                r = decide_ir(ir[s + ("baseline",)], ir[s + ("head",)])
             r["iters"] = args.cg_iters
             results[s]["ir"] = r
         print("gate: (a) instructions/op: %d callgrind runs in %.1f s" % (len(jobs), time.monotonic() - t0))
 
-    for w, prof in series:
-        name = "%s/%s" % (w, prof or "-")
-        if "ir" in results[(w, prof)]:
-            line = ir_line(name, results[(w, prof)]["ir"])
+    for s in series:
+        w, prof, thr = s
+        name = series_name(s)
+        if "ir" in results[s]:
+            line = ir_line(name, results[s]["ir"])
             print(line)
             lines.append(line)
         if args.no_ops:
             continue
         t0 = time.monotonic()
-        # Warm-up pair (page cache, first exec of each library): not counted.
-        run_worker(drivers[w], args.baseline, prof, args.iters)
-        run_worker(drivers[w], args.head, prof, args.iters)
+        it = iters_of(w)
+        extra = _threads_args(thr)
+        rss = {"baseline": [], "head": []}
 
-        def sample(k, start, w=w, prof=prof):
+        def one(side, w=w, prof=prof, it=it, extra=extra, rss=rss):
+            ops, kib = run_worker(drivers[w], args.baseline if side == "baseline" else args.head, prof, it,
+                                  extra, with_rss=True)
+            rss[side].append(kib)
+            return ops
+
+        # Warm-up pair (page cache, first exec of each library): not counted.
+        one("baseline")
+        one("head")
+        del rss["baseline"][:], rss["head"][:]
+
+        def sample(k, start, one=one):
             out = []
             for i in range(start, start + k):
                 if i % 2 == 0:
-                    b = run_worker(drivers[w], args.baseline, prof, args.iters)
-                    h = run_worker(drivers[w], args.head, prof, args.iters)
+                    b = one("baseline")
+                    h = one("head")
                 else:
-                    h = run_worker(drivers[w], args.head, prof, args.iters)
-                    b = run_worker(drivers[w], args.baseline, prof, args.iters)
+                    h = one("head")
+                    b = one("baseline")
                 out.append((b, h))
             return out
 
         r = decide_ops(sample)
         r["baseline"] = median([b for b, _ in r["pairs"]])
         r["head"] = median([h for _, h in r["pairs"]])
+        d = [math.log(h / b) for b, h in r["pairs"]]
+        ci = stats.bootstrap_ci(d, stat=lambda x: stats.trimmed_mean_se(x, TRIM)[0] if len(x) >= 3 else 0.0,
+                                resamples=500) if len(d) <= 216 else None
+        r["ci"] = [math.exp(ci[0]), math.exp(ci[1])] if ci else None
+        r["iters"] = it
+        results[s]["ops"] = r
+        line = ops_line(name, r) + "  (%.1f s)" % (time.monotonic() - t0)
+        print(line)
+        lines.append(line)
+
+        def remeasure(sample=sample, rss=rss):
+            rss["baseline"], rss["head"] = [], []
+            sample(RSS_REMEASURE_PAIRS, 0)
+            return rss["baseline"], rss["head"]
+
+        rr = decide_rss(list(rss["baseline"]), list(rss["head"]), remeasure)
+        results[s]["rss"] = rr
         r["seconds"] = time.monotonic() - t0
-        results[(w, prof)]["ops"] = r
-        line = ops_line(name, r) + "  (%.1f s)" % r["seconds"]
+        line = rss_line(name, rr)
         print(line)
         lines.append(line)
         sys.stdout.flush()
@@ -505,26 +571,33 @@ def run(args):
     # Summary.
     out_series = []
     failed = []
-    for w, prof in series:
-        res = results[(w, prof)]
-        fails = [m for m in ("ir", "ops") if m in res and res[m]["status"] == "fail"]
+    metric_names = {"ir": "ir_per_op", "ops": "ops_ratio", "rss": "peak_rss"}
+    for s in series:
+        w, prof, thr = s
+        res = results[s]
+        fails = [m for m in ("ir", "ops", "rss") if m in res and res[m]["status"] == "fail"]
         details = []
         if "ir" in res:
             r = res["ir"]
-            details.append("ir_per_op %.2f vs %.2f (x%.4f, limit x%.2f) %s"
-                           % (r["head"], r["baseline"], r["ratio"], r["threshold"], r["status"]))
+            details.append("ir_per_op %.2f vs %.2f%s (x%.4f, limit x%.2f) %s"
+                           % (r["head"], r["baseline"], " recorded" if r.get("recorded_commit") else "",
+                              r["ratio"], r["threshold"], r["status"]))
         if "ops" in res:
             r = res["ops"]
             details.append("ops ratio %.4f (median %.4f) n=%d se=%.4f p=%.3g limit %.2f%s %s"
                            % (r["ratio"], r["median_ratio"], r["n"], r["se"], r["p"], OPS_THRESHOLD,
                               " re-measured" if r["remeasured"] else "", r["status"]))
+        if "rss" in res:
+            r = res["rss"]
+            details.append("peak RSS %d vs %d KiB (x%.4f, limit x%.2f and +%d KiB)%s %s"
+                           % (r["head"], r["baseline"], r["ratio"], 1 + r["rel"], r["abs_kib"],
+                              " re-measured" if r["remeasured"] else "", r["status"]))
         status = "fail" if fails else "pass"
-        metric = ",".join({"ir": "ir_per_op", "ops": "ops_ratio"}[m]
-                          for m in (fails or [m for m in ("ir", "ops") if m in res]))
+        metric = ",".join(metric_names[m] for m in (fails or [m for m in ("ir", "ops", "rss") if m in res]))
         if fails:
-            failed.append("%s/%s (%s)" % (w, prof or "-", metric))
+            failed.append("%s (%s)" % (series_name(s), metric))
         entry = {
-            "workload": w, "profile": prof, "variant": None, "threads": 1, "allocator": "hakmem",
+            "workload": w, "profile": prof, "variant": None, "threads": thr, "allocator": "hakmem",
             "gate": {"status": status, "metric": metric,
                      "detail": "vs %s: %s" % (args.baseline_label, "; ".join(details))},
         }
@@ -534,6 +607,8 @@ def run(args):
             r = dict(res["ops"])
             r["pairs"] = [[round(b), round(h)] for b, h in r["pairs"]]
             entry["ops"] = r
+        if "rss" in res:
+            entry["rss"] = res["rss"]
         out_series.append(entry)
     status = "fail" if failed else "pass"
     elapsed = time.monotonic() - t_start
@@ -542,10 +617,12 @@ def run(args):
         "tool": "tools/gate.py",
         "status": status,
         "head": {"label": args.head_label, "lib_hash": head_hash},
-        "baseline": {"label": args.baseline_label, "lib_hash": base_hash},
-        "config": {"iters": args.iters, "sched": sched, "cg_iters": args.cg_iters, "ir_threshold": IR_THRESHOLD,
+        "baseline": {"label": args.baseline_label, "lib_hash": base_hash, "commit": args.baseline_commit},
+        "config": {"iters": args.iters, "workload_iters": WORKLOAD_ITERS, "sched": sched,
+                   "cg_iters": args.cg_iters, "compiler": compiler, "ir_threshold": IR_THRESHOLD,
                    "ops_threshold": OPS_THRESHOLD, "alpha": ALPHA, "se_target": SE_TARGET,
-                   "z_pass": Z_PASS, "z_fail": Z_FAIL, "trim": TRIM, "schedule": list(SCHEDULE)},
+                   "z_pass": Z_PASS, "z_fail": Z_FAIL, "trim": TRIM, "schedule": list(SCHEDULE),
+                   "rss_rel": RSS_REL, "rss_abs_kib": RSS_ABS_KIB},
         "series": out_series,
         "seconds": round(elapsed, 1),
     }

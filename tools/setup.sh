@@ -28,6 +28,8 @@ HOST_PKGS=(
   redis-server redis-tools memcached nginx-light apache2-utils
   # CPU hog for checking the suite on a loaded machine (README "Tests")
   stress-ng
+  # statistics of the performance tools (tools/stats.py: numpy, scipy.stats), for /usr/bin/python3
+  python3-numpy python3-scipy
   # headless browser: //tools:dashboard_test renders the benchmark dashboard
   chromium
 )

@@ -62,6 +62,9 @@ void *hk_tiny_alloc_slow(hk_tiny_t *h, unsigned cls, uintptr_t owner) {
 
 void hk_tiny_page_emptied(hk_tiny_t *h, hk_slab_t *s) {
   unsigned cls = s->cls;
+  /* The current page stays current (and its counters are synced at its next
+   * boundary): a malloc/free ping-pong of one block empties it every time. */
+  if (s == h->seg[cls].current) return;
   hk_seg_page_becomes_empty(&h->seg[cls], s);
   page_refresh(h, cls);
 }
@@ -77,8 +80,8 @@ void hk_tiny_free_local(hk_tiny_t *h, hk_slab_t *s, void *p) {
   hk_block_set_next((hk_block_t *)p, s->free);
   s->free = (hk_block_t *)p;
   s->live--;
+  if (h->mode[cls] == HK_TINY_PER_OP) hk_seg_meta_flush(s);
   if (s->live == 0) hk_tiny_page_emptied(h, s);
-  else if (h->mode[cls] == HK_TINY_PER_OP) hk_seg_meta_flush(s);
 }
 
 uint32_t hk_tiny_take(hk_tiny_t *h, unsigned cls, void **out, uint32_t n) {
