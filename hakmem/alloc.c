@@ -18,6 +18,7 @@
 #include "hakmem/front/front.h"
 #include "hakmem/front/l0.h"
 #include "hakmem/front/tiny_heap.h"
+#include "hakmem/large/large.h"
 #include "hakmem/mid/mid.h"
 #include "hakmem/policy/policy.h"
 #include "hakmem/segment/segment.h"

@@ -1,5 +1,5 @@
-/* hakmem/mid/large.c — large objects: page spans in 2 MiB large segments,
- * and very large requests in mappings of their own (see mid.h). */
+/* hakmem/large/large.c — large objects: page spans in 2 MiB large segments,
+ * and very large requests in mappings of their own (see large.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "hakmem/core/lock.h"
 #include "hakmem/core/os.h"
 #include "hakmem/core/report.h"
-#include "hakmem/mid/mid.h"
+#include "hakmem/large/large.h"
 
 #define LS_PAGES (HK_SS_SIZE / HK_LARGE_PAGE) /* 512; page 0 is the header */
 #define LS_WORDS (LS_PAGES / 64)
