@@ -717,6 +717,10 @@ void *hk_api_realloc(void *p, size_t size) {
      * (small) or wastes at most half of the span (large). */
     if (s != NULL ? hk_size_class(size) == s->cls : size >= usable / 2) return p;
   }
+  if (s == NULL) { /* large: in place, or moved inside the large box */
+    void *q = hk_large_realloc(p, hk_region_entry(p), size);
+    if (q != NULL) return q;
+  }
   void *q = hk_api_malloc(size);
   if (q == NULL) return NULL; /* p is left untouched */
   /* Only a free block can be handed out: p was freed before this call. */

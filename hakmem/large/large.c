@@ -1,5 +1,6 @@
-/* hakmem/large/large.c — large objects: page spans in 2 MiB large segments,
- * and very large requests in mappings of their own (see large.h). */
+/* hakmem/large/large.c — large and huge blocks: page spans carved from large
+ * regions, a size-binned map of free spans, the purge cache, and blocks
+ * above HK_LARGE_SHARED_MAX in mappings of their own (see large.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -7,46 +8,70 @@
 
 #include "hakmem/core/bits.h"
 #include "hakmem/core/lock.h"
+#include "hakmem/core/memops.h"
 #include "hakmem/core/os.h"
 #include "hakmem/core/report.h"
+#include "hakmem/core/size_class.h"
 #include "hakmem/large/large.h"
 
-#define LS_PAGES (HK_SS_SIZE / HK_LARGE_PAGE) /* 512; page 0 is the header */
-#define LS_WORDS (LS_PAGES / 64)
-#define LS_MAGIC 0x48414b4d4c524753ull /* "HAKMLRGS" */
-#define HUGE_MAGIC 0x48414b4d48554745ull /* "HAKMHUGE" */
+#define PAGE ((size_t)HK_LARGE_PAGE)
+#define REGION_MAGIC 0x48414b4d4c524547ull /* "HAKMLREG" */
+#define HUGE_MAGIC 0x48414b4d48554745ull   /* "HAKMHUGE" */
+#define SHARED_MAX_PAGES ((uint32_t)(HK_LARGE_SHARED_MAX / HK_LARGE_PAGE))
+#define REGION_MIN ((size_t)4 << 20)  /* usable bytes of the first regions */
+#define REGION_MAX ((size_t)64 << 20) /* usable bytes a region grows to */
 
-typedef struct hk_large_seg {
+/* Page tags (meta[i].tag), set only at the first and last page of a span (0
+ * elsewhere): bit 0 a live span, bit 1 a free span, bit 2 the last page of a
+ * span of more than one page; the span's length in pages above. */
+#define T_USED 1u
+#define T_FREE 2u
+#define T_LAST 4u
+#define T_SHIFT 3u
+#define NBINS 128u
+
+typedef struct hk_lmeta {
+  uintptr_t tag;
+  struct hk_lmeta *next, *prev; /* free span (at its first page): its bin list */
+} hk_lmeta_t;
+
+/* A large region: 2 MiB aligned, one registry region of kind LARGE. The
+ * header (this struct, the per-page meta, the dirty bitmap) takes its first
+ * `hdr` pages, all inside the first 2 MiB, so a meta entry's region is its
+ * address rounded down to 2 MiB. Spans are carved from pages hdr..pages-1. */
+typedef struct hk_lregion {
   uint64_t magic;
-  struct hk_large_seg *next, *prev;   /* g_nonfull: segments with free pages */
-  struct hk_large_seg *dnext, *dprev; /* g_dirty FIFO: segments with dirty pages */
-  uint64_t dirty_since;               /* ms: when its oldest dirty page was freed */
+  size_t size; /* bytes mapped */
+  uint32_t pages, hdr;
   uint32_t free_pages;
-  uint32_t dirty_pages;
-  uint32_t hint; /* upper bound of the longest free run */
-  uint8_t on_nonfull, on_dirty;
+  uint32_t dirty_pages;              /* free pages that may hold data */
+  struct hk_lregion *next, *prev;    /* every region */
+  struct hk_lregion *dnext, *dprev;  /* g_dirty FIFO: regions with dirty pages */
+  uint64_t dirty_since;              /* ms: when it joined g_dirty */
+  uint8_t on_dirty;
   uint8_t unpurgeable; /* the OS refused a purge with EINVAL (locked pages, mlockall):
                         * stop trying until the next explicit trim */
-  uint64_t used[LS_WORDS];  /* page belongs to a live span (page 0 always) */
-  uint64_t dirty[LS_WORDS]; /* free page that may hold data (not purged) */
-  uint16_t span_len[LS_PAGES];   /* at a span's first page: pages in the span */
-  uint16_t user_start[LS_PAGES]; /* at the user pointer's page: first page + 1 */
-} hk_large_seg_t;
+  uint64_t *dirty;     /* bitmap of dirty pages, after meta */
+  hk_lmeta_t meta[];
+} hk_lregion_t;
 
+/* A block above HK_LARGE_SHARED_MAX (or aligned beyond 2 MiB): a registry
+ * region of kind HUGE of its own, this header in its first page. */
 typedef struct hk_huge {
   uint64_t magic;
   size_t map_size;
   size_t user_off;
 } hk_huge_t;
 
-_Static_assert(sizeof(hk_large_seg_t) <= HK_LARGE_PAGE, "large segment header fits in page 0");
-
 static hk_lock_t g_large_lock;
-static hk_large_seg_t *g_nonfull;               /* segments with free pages */
-static hk_large_seg_t *g_dirty, *g_dirty_tail;  /* oldest dirty first */
-static hk_large_seg_t *g_spare; /* one fully free segment kept mapped (purged) */
+static hk_lregion_t *g_regions;                 /* every large region */
+static hk_lregion_t *g_dirty, *g_dirty_tail;    /* oldest dirty first */
+static hk_lregion_t *g_spare;                   /* one empty region kept mapped */
+static hk_lmeta_t *g_bin[NBINS];                /* free spans by length class, LIFO */
+static uint64_t g_bin_nonempty[NBINS / 64];
+static size_t g_region_bytes;                   /* mapped by large regions */
 static hk_large_config_t g_cfg = {.cache_bytes = (size_t)16 << 20, .purge_delay_ms = 1000};
-static size_t g_cached_bytes;  /* dirty free pages, in bytes */
+static size_t g_cached_bytes;                   /* dirty free pages, in bytes */
 static hk_large_stats_t g_st;
 
 void hk_large_configure(const hk_large_config_t *cfg) {
@@ -61,223 +86,333 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- page bitmaps ------------------------------------------------------ */
+/* ---- bitmaps ------------------------------------------------------------- */
 
-static bool bit_get(const uint64_t *m, unsigned i) { return (m[i / 64] >> (i % 64)) & 1u; }
+static bool bit_get(const uint64_t *m, size_t i) { return (m[i / 64] >> (i % 64)) & 1u; }
 
-static void bits_set(uint64_t *m, unsigned from, unsigned n, bool on) {
-  for (unsigned i = from; i < from + n; i++) {
-    uint64_t b = (uint64_t)1 << (i % 64);
-    if (on) m[i / 64] |= b;
-    else m[i / 64] &= ~b;
+/* Mask of bits [from, to) within word w (from/to absolute bit indices). */
+static uint64_t word_mask(size_t w, size_t from, size_t to) {
+  size_t lo = from > w * 64 ? from - w * 64 : 0, hi = to < w * 64 + 64 ? to - w * 64 : 64;
+  uint64_t m = hi == 64 ? ~(uint64_t)0 : (((uint64_t)1 << hi) - 1);
+  return m & ~(((uint64_t)1 << lo) - 1);
+}
+
+static void bits_set(uint64_t *m, size_t from, size_t n, bool on) {
+  for (size_t w = from / 64; w * 64 < from + n; w++) {
+    uint64_t k = word_mask(w, from, from + n);
+    if (on) m[w] |= k;
+    else m[w] &= ~k;
   }
 }
 
-/* Highest set bit of m in [from, from+n), or -1. */
-static int last_set(const uint64_t *m, unsigned from, unsigned n) {
-  for (unsigned i = from + n; i-- > from;) {
-    if (bit_get(m, i)) return (int)i;
+static size_t bits_count(const uint64_t *m, size_t from, size_t n) {
+  size_t c = 0;
+  for (size_t w = from / 64; w * 64 < from + n; w++) c += hk_bits_popcount(m[w] & word_mask(w, from, from + n));
+  return c;
+}
+
+/* ---- regions and tags ------------------------------------------------------ */
+
+static hk_lregion_t *region_of_meta(const hk_lmeta_t *m) {
+  return (hk_lregion_t *)((uintptr_t)m & ~(uintptr_t)HK_SS_MASK);
+}
+
+static uint32_t meta_index(const hk_lregion_t *r, const hk_lmeta_t *m) { return (uint32_t)(m - r->meta); }
+
+static uint32_t tag_len(uintptr_t t) { return (uint32_t)(t >> T_SHIFT); }
+
+static void *page_addr(const hk_lregion_t *r, uint32_t i) { return (uint8_t *)r + (size_t)i * PAGE; }
+
+/* Header pages of a region of `pages` pages. */
+static uint32_t header_pages(size_t pages) {
+  size_t bytes = sizeof(hk_lregion_t) + pages * sizeof(hk_lmeta_t) + (pages + 63) / 64 * 8;
+  return (uint32_t)(hk_bits_align_up(bytes, PAGE) / PAGE);
+}
+
+/* Floor class of a span length: bins 0..15 hold 1..16 pages exactly, then
+ * four classes per power of two. Every span of a bin above bin_of(n) has
+ * more than n pages. */
+static unsigned bin_of(size_t n) {
+  if (n <= 16) return (unsigned)n - 1u;
+  unsigned lg = hk_bits_log2_floor(n);
+  unsigned b = 16u + (lg - 4u) * 4u + (unsigned)((n >> (lg - 2u)) & 3u);
+  return b < NBINS ? b : NBINS - 1u;
+}
+
+static void set_used(hk_lregion_t *r, uint32_t first, uint32_t n) {
+  if (n > 1) r->meta[first + n - 1].tag = ((uintptr_t)n << T_SHIFT) | T_USED | T_LAST;
+  r->meta[first].tag = ((uintptr_t)n << T_SHIFT) | T_USED;
+}
+
+static void bin_insert(hk_lregion_t *r, uint32_t first, uint32_t n) {
+  hk_lmeta_t *m = &r->meta[first];
+  if (n > 1) r->meta[first + n - 1].tag = ((uintptr_t)n << T_SHIFT) | T_FREE | T_LAST;
+  m->tag = ((uintptr_t)n << T_SHIFT) | T_FREE;
+  unsigned b = bin_of(n);
+  m->prev = NULL;
+  m->next = g_bin[b];
+  if (m->next) m->next->prev = m;
+  g_bin[b] = m;
+  g_bin_nonempty[b / 64] |= (uint64_t)1 << (b % 64);
+}
+
+static void bin_remove(hk_lmeta_t *m) {
+  unsigned b = bin_of(tag_len(m->tag));
+  if (m->prev) m->prev->next = m->next;
+  else g_bin[b] = m->next;
+  if (m->next) m->next->prev = m->prev;
+  if (g_bin[b] == NULL) g_bin_nonempty[b / 64] &= ~((uint64_t)1 << (b % 64));
+  m->next = m->prev = NULL;
+}
+
+/* First page index >= first aligned to ap pages (region bases are 2 MiB
+ * aligned, so this aligns the address for ap <= 512). */
+static uint32_t align_index(uint32_t first, uint32_t ap) {
+  return (uint32_t)hk_bits_align_up(first, ap);
+}
+
+static bool span_fits(const hk_lregion_t *r, const hk_lmeta_t *m, uint32_t n, uint32_t ap) {
+  uint32_t first = meta_index(r, m), len = tag_len(m->tag);
+  return align_index(first, ap) + n <= first + len;
+}
+
+/* A free span that holds n pages at an ap-page boundary, or NULL: a few
+ * entries of the floor bin, then the smallest non-empty bins above it. */
+static hk_lmeta_t *find_span(uint32_t n, uint32_t ap) {
+  unsigned b = bin_of(n);
+  for (;;) {
+    int k = 0;
+    for (hk_lmeta_t *m = g_bin[b]; m != NULL && k < 8; m = m->next, k++) {
+      if (span_fits(region_of_meta(m), m, n, ap)) return m;
+    }
+    /* next non-empty bin above b */
+    unsigned nb = b + 1;
+    for (;;) {
+      if (nb >= NBINS) return NULL;
+      uint64_t w = g_bin_nonempty[nb / 64] & (~(uint64_t)0 << (nb % 64));
+      if (w != 0) {
+        nb = (nb / 64) * 64 + hk_bits_ctz(w);
+        break;
+      }
+      nb = (nb / 64 + 1) * 64;
+    }
+    b = nb;
   }
-  return -1;
 }
 
-/* First page index u >= 1 with u % step == 0 and pages [u, u+n) free. */
-static int find_run(const hk_large_seg_t *s, unsigned n, unsigned step) {
-  unsigned u = step;
-  while (u + n <= LS_PAGES) {
-    int used = last_set(s->used, u, n);
-    if (used < 0) return (int)u;
-    u = (unsigned)hk_bits_align_up((size_t)used + 1, step);
-  }
-  return -1;
+/* ---- dirty FIFO ---------------------------------------------------------- */
+
+static void dirty_add(hk_lregion_t *r, uint64_t now) {
+  if (r->on_dirty) return;
+  r->on_dirty = 1;
+  r->dirty_since = now;
+  r->dnext = NULL;
+  r->dprev = g_dirty_tail;
+  if (g_dirty_tail) g_dirty_tail->dnext = r;
+  else g_dirty = r;
+  g_dirty_tail = r;
 }
 
-/* ---- segment lists ----------------------------------------------------- */
-
-static void nonfull_add(hk_large_seg_t *s) {
-  if (s->on_nonfull) return;
-  s->on_nonfull = 1;
-  s->prev = NULL;
-  s->next = g_nonfull;
-  if (g_nonfull) g_nonfull->prev = s;
-  g_nonfull = s;
+static void dirty_remove(hk_lregion_t *r) {
+  if (!r->on_dirty) return;
+  r->on_dirty = 0;
+  if (r->dprev) r->dprev->dnext = r->dnext;
+  else g_dirty = r->dnext;
+  if (r->dnext) r->dnext->dprev = r->dprev;
+  else g_dirty_tail = r->dprev;
+  r->dnext = r->dprev = NULL;
 }
 
-static void nonfull_remove(hk_large_seg_t *s) {
-  if (!s->on_nonfull) return;
-  s->on_nonfull = 0;
-  if (s->prev) s->prev->next = s->next;
-  else g_nonfull = s->next;
-  if (s->next) s->next->prev = s->prev;
-  s->next = s->prev = NULL;
-}
+/* ---- purging --------------------------------------------------------------- */
 
-static void dirty_add(hk_large_seg_t *s, uint64_t now) {
-  if (s->on_dirty) return;
-  s->on_dirty = 1;
-  s->dirty_since = now;
-  s->dnext = NULL;
-  s->dprev = g_dirty_tail;
-  if (g_dirty_tail) g_dirty_tail->dnext = s;
-  else g_dirty = s;
-  g_dirty_tail = s;
-}
-
-static void dirty_remove(hk_large_seg_t *s) {
-  if (!s->on_dirty) return;
-  s->on_dirty = 0;
-  if (s->dprev) s->dprev->dnext = s->dnext;
-  else g_dirty = s->dnext;
-  if (s->dnext) s->dnext->dprev = s->dprev;
-  else g_dirty_tail = s->dprev;
-  s->dnext = s->dprev = NULL;
-}
-
-/* ---- purging ------------------------------------------------------------- */
-
-/* Returns the dirty pages of s to the OS, one madvise per run. Only the part
+/* Returns the dirty pages of r to the OS, one madvise per run. Only the part
  * of a run that covers whole OS pages is purged (the OS page may be larger
  * than HK_LARGE_PAGE); pages stay dirty, so calloc zeroes them, unless the
- * purge succeeded. EINVAL (locked pages) marks s unpurgeable; any other
- * refusal (EAGAIN, ENOMEM) is taken as passing: s goes to the end of the
+ * purge succeeded. EINVAL (locked pages) marks r unpurgeable; any other
+ * refusal (EAGAIN, ENOMEM) is taken as passing: r goes to the end of the
  * dirty FIFO to be retried later, and false tells the caller to stop this
  * round of purging. */
-static bool seg_purge(hk_large_seg_t *s) {
-  const uintptr_t base = (uintptr_t)s;
+static bool region_purge(hk_lregion_t *r) {
+  const uintptr_t base = (uintptr_t)r;
   const size_t os_page = hk_os_page_size();
-  for (unsigned i = 1; i < LS_PAGES && s->dirty_pages > 0 && !s->unpurgeable;) {
-    if (s->dirty[i / 64] >> (i % 64) == 0) { /* rest of this word is clean */
+  for (uint32_t i = r->hdr; i < r->pages && r->dirty_pages > 0 && !r->unpurgeable;) {
+    if (r->dirty[i / 64] >> (i % 64) == 0) { /* rest of this word is clean */
       i = (i / 64 + 1) * 64;
       continue;
     }
-    if (!bit_get(s->dirty, i)) {
+    if (!bit_get(r->dirty, i)) {
       i++;
       continue;
     }
-    unsigned j = i;
-    while (j < LS_PAGES && bit_get(s->dirty, j)) j++;
-    uintptr_t from = hk_bits_align_up(base + (size_t)i * HK_LARGE_PAGE, os_page);
-    uintptr_t to = hk_bits_align_down(base + (size_t)j * HK_LARGE_PAGE, os_page);
+    uint32_t j = i;
+    while (j < r->pages && bit_get(r->dirty, j)) j++;
+    uintptr_t from = hk_bits_align_up(base + (size_t)i * PAGE, os_page);
+    uintptr_t to = hk_bits_align_down(base + (size_t)j * PAGE, os_page);
     if (from < to) {
       int rc = hk_os_purge((void *)from, to - from);
       if (rc == 0) {
-        unsigned a = (unsigned)((from - base) / HK_LARGE_PAGE), n = (unsigned)((to - from) / HK_LARGE_PAGE);
-        bits_set(s->dirty, a, n, false);
-        s->dirty_pages -= n;
-        g_cached_bytes -= (size_t)n * HK_LARGE_PAGE;
+        size_t a = (from - base) / PAGE, n = (to - from) / PAGE;
+        bits_set(r->dirty, a, n, false);
+        r->dirty_pages -= (uint32_t)n;
+        g_cached_bytes -= n * PAGE;
       } else if (rc == EINVAL) {
-        s->unpurgeable = 1;
+        r->unpurgeable = 1;
       } else {
-        dirty_remove(s);
-        dirty_add(s, now_ms());
+        dirty_remove(r);
+        dirty_add(r, now_ms());
         return false;
       }
     }
     i = j;
   }
-  dirty_remove(s);
+  dirty_remove(r);
   return true;
 }
 
-/* Purges the segments dirty the longest until the cache is within its byte
+/* Purges the regions dirty the longest until the cache is within its byte
  * bound, then those idle past the purge delay. */
 static void maybe_purge_locked(void) {
   if (g_dirty == NULL) return;
   while (g_dirty != NULL && g_cached_bytes > g_cfg.cache_bytes) {
-    if (!seg_purge(g_dirty)) return;
+    if (!region_purge(g_dirty)) return;
   }
   uint64_t now = now_ms();
   while (g_dirty != NULL && now - g_dirty->dirty_since >= g_cfg.purge_delay_ms) {
-    if (!seg_purge(g_dirty)) return;
+    if (!region_purge(g_dirty)) return;
   }
 }
 
-static void purge_all_locked(void) {
-  while (g_dirty != NULL) {
-    if (!seg_purge(g_dirty)) return;
+/* ---- regions ----------------------------------------------------------------- */
+
+/* Maps a region with at least `need` usable pages: REGION_MIN..REGION_MAX
+ * usable bytes growing with what is mapped already (so the number of
+ * mappings grows with the logarithm of a small footprint and linearly, by
+ * 64 MiB, beyond it), smaller when the OS refuses (an address-space limit),
+ * down to exactly `need` pages. The usable part is a multiple of 2 MiB when
+ * possible and the header comes on top, so that blocks of a power-of-two
+ * size fill a region. */
+static hk_lregion_t *region_new(uint32_t need) {
+  size_t want = hk_bits_align_up(g_region_bytes / 2, HK_SS_SIZE);
+  if (want < REGION_MIN) want = REGION_MIN;
+  if (want > REGION_MAX) want = REGION_MAX;
+  size_t usable = (size_t)need * PAGE > want ? (size_t)need * PAGE : want;
+  for (;;) {
+    size_t pages = usable / PAGE;
+    uint32_t hdr = 1;
+    while (header_pages(pages + hdr) > hdr) hdr = header_pages(pages + hdr);
+    size_t size = (pages + hdr) * PAGE;
+    hk_lregion_t *r = (hk_lregion_t *)hk_region_map(size, HK_SS_SIZE, HK_REGION_LARGE);
+    if (r != NULL) {
+      r->magic = REGION_MAGIC;
+      r->size = size;
+      r->pages = (uint32_t)(pages + hdr);
+      r->hdr = hdr;
+      r->free_pages = (uint32_t)pages;
+      r->dirty = (uint64_t *)&r->meta[r->pages];
+      r->meta[hdr - 1].tag = T_USED | T_LAST; /* the header: never merged */
+      r->next = g_regions;
+      if (g_regions) g_regions->prev = r;
+      g_regions = r;
+      g_region_bytes += size;
+      g_st.segments++;
+      bin_insert(r, hdr, (uint32_t)pages);
+      return r;
+    }
+    if (usable == (size_t)need * PAGE) return NULL;
+    usable /= 2;
+    if (usable < (size_t)need * PAGE) usable = (size_t)need * PAGE;
   }
 }
 
-/* An explicit trim tries again where the OS refused for good: the pages may
- * have been unlocked since. */
-static void seg_unmark(hk_large_seg_t *s, uint64_t now) {
-  if (!s->unpurgeable) return;
-  s->unpurgeable = 0;
-  if (s->dirty_pages > 0) dirty_add(s, now);
-}
-
-/* ---- segments ------------------------------------------------------------ */
-
-static hk_large_seg_t *seg_new(void) {
-  if (g_spare != NULL) {
-    hk_large_seg_t *s = g_spare;
-    g_spare = NULL;
-    nonfull_add(s);
-    return s;
-  }
-  hk_large_seg_t *s = (hk_large_seg_t *)hk_region_map(HK_SS_SIZE, HK_SS_SIZE, HK_REGION_LARGE);
-  if (s == NULL) return NULL;
-  s->magic = LS_MAGIC;
-  s->free_pages = LS_PAGES - 1;
-  s->hint = LS_PAGES - 1;
-  bits_set(s->used, 0, 1, true);
-  g_st.segments++;
-  nonfull_add(s);
-  return s;
-}
-
-static void seg_unmap(hk_large_seg_t *s) {
-  s->magic = 0;
-  hk_region_unmap(s, HK_SS_SIZE);
+/* Unmaps an empty region (its one free span is in a bin). */
+static void region_unmap(hk_lregion_t *r) {
+  bin_remove(&r->meta[r->hdr]);
+  g_cached_bytes -= (size_t)r->dirty_pages * PAGE;
+  dirty_remove(r);
+  if (r->prev) r->prev->next = r->next;
+  else g_regions = r->next;
+  if (r->next) r->next->prev = r->prev;
+  g_region_bytes -= r->size;
   g_st.segments--;
+  r->magic = 0;
+  hk_region_unmap(r, r->size);
 }
 
-/* A segment whose last span was freed: kept (purged) as the spare, or unmapped. */
-static void seg_retire(hk_large_seg_t *s) {
-  nonfull_remove(s);
-  if (g_spare == NULL) {
-    /* Its dirty pages stay cached (and on the dirty FIFO): purged by the
-     * byte bound or the delay like any other freed span. */
-    s->hint = LS_PAGES - 1;
-    g_spare = s;
+/* A region whose last span was freed: kept as the spare (its free pages are
+ * cached and purged like any others), or unmapped. */
+static void region_empty(hk_lregion_t *r) {
+  if (g_spare == NULL || g_spare == r) {
+    g_spare = r;
     return;
   }
-  g_cached_bytes -= (size_t)s->dirty_pages * HK_LARGE_PAGE;
-  dirty_remove(s);
-  seg_unmap(s);
+  region_unmap(r);
 }
 
-static void *seg_alloc_locked(size_t pages, size_t align, bool *zeroed) {
-  unsigned step = align > HK_LARGE_PAGE ? (unsigned)(align / HK_LARGE_PAGE) : 1u;
-  for (int pass = 0; pass < 2; pass++) {
-    for (hk_large_seg_t *s = g_nonfull; s != NULL; s = s->next) {
-      if (s->free_pages < pages || (step == 1 && s->hint < pages)) continue;
-      int u = find_run(s, (unsigned)pages, step);
-      if (u < 0) {
-        if (step == 1) s->hint = (uint32_t)pages - 1;
-        continue;
-      }
-      bits_set(s->used, (unsigned)u, (unsigned)pages, true);
-      uint32_t dirty = 0;
-      for (unsigned i = (unsigned)u; i < (unsigned)u + pages; i++) dirty += bit_get(s->dirty, i);
-      if (dirty) {
-        bits_set(s->dirty, (unsigned)u, (unsigned)pages, false);
-        s->dirty_pages -= dirty;
-        g_cached_bytes -= (size_t)dirty * HK_LARGE_PAGE;
-        if (s->dirty_pages == 0) dirty_remove(s);
-      }
-      *zeroed = dirty == 0;
-      s->free_pages -= (uint32_t)pages;
-      if (s->free_pages == 0) nonfull_remove(s);
-      s->span_len[u] = (uint16_t)pages;
-      s->user_start[u] = (uint16_t)(u + 1);
-      g_st.live++;
-      g_st.live_bytes += pages * HK_LARGE_PAGE;
-      return (uint8_t *)s + (size_t)u * HK_LARGE_PAGE;
-    }
-    if (pass == 0 && seg_new() == NULL) return NULL;
+/* Takes n pages at page index `at` out of the free span m. */
+static void carve(hk_lregion_t *r, hk_lmeta_t *m, uint32_t at, uint32_t n, bool *zeroed) {
+  uint32_t first = meta_index(r, m), len = tag_len(m->tag);
+  bin_remove(m);
+  m->tag = 0;
+  r->meta[first + len - 1].tag = 0;
+  if (at > first) bin_insert(r, first, at - first);
+  if (at + n < first + len) bin_insert(r, at + n, first + len - at - n);
+  set_used(r, at, n);
+  size_t dirty = bits_count(r->dirty, at, n);
+  if (dirty) {
+    bits_set(r->dirty, at, n, false);
+    r->dirty_pages -= (uint32_t)dirty;
+    g_cached_bytes -= dirty * PAGE;
+    if (r->dirty_pages == 0) dirty_remove(r);
   }
-  return NULL;
+  if (zeroed) *zeroed = dirty == 0;
+  r->free_pages -= n;
+  if (r == g_spare) g_spare = NULL;
+}
+
+/* Frees pages [first, first+n) of r (tags already cleared by the caller or
+ * never set): marks them dirty and merges them with free neighbours. */
+static void release_pages(hk_lregion_t *r, uint32_t first, uint32_t n, uint64_t now) {
+  bits_set(r->dirty, first, n, true);
+  r->dirty_pages += n;
+  g_cached_bytes += (size_t)n * PAGE;
+  dirty_add(r, now);
+  r->free_pages += n;
+  uint32_t a = first, len = n;
+  if (a > r->hdr && (r->meta[a - 1].tag & T_FREE)) {
+    uintptr_t t = r->meta[a - 1].tag;
+    uint32_t lf = (t & T_LAST) ? a - tag_len(t) : a - 1;
+    uint32_t ll = tag_len(t);
+    bin_remove(&r->meta[lf]);
+    r->meta[lf].tag = 0;
+    r->meta[a - 1].tag = 0;
+    a = lf;
+    len += ll;
+  }
+  uint32_t b = first + n;
+  if (b < r->pages && (r->meta[b].tag & T_FREE)) {
+    uint32_t rl = tag_len(r->meta[b].tag);
+    bin_remove(&r->meta[b]);
+    r->meta[b].tag = 0;
+    r->meta[b + rl - 1].tag = 0;
+    len += rl;
+  }
+  bin_insert(r, a, len);
+  if (r->free_pages == r->pages - r->hdr) region_empty(r);
+}
+
+static void *span_alloc_locked(uint32_t n, uint32_t ap, bool *zeroed) {
+  hk_lmeta_t *m = find_span(n, ap);
+  if (m == NULL) {
+    hk_lregion_t *r = region_new(n + ap - 1);
+    if (r == NULL) return NULL;
+    m = &r->meta[r->hdr];
+  }
+  hk_lregion_t *r = region_of_meta(m);
+  uint32_t at = align_index(meta_index(r, m), ap);
+  carve(r, m, at, n, zeroed);
+  g_st.live++;
+  g_st.live_bytes += (size_t)n * PAGE;
+  return page_addr(r, at);
 }
 
 /* ---- huge ------------------------------------------------------------------ */
@@ -310,14 +445,12 @@ static hk_huge_t *huge_of(const void *p, uintptr_t entry) {
 /* ---- API ------------------------------------------------------------------- */
 
 void *hk_large_alloc(size_t size, size_t align, bool *zeroed) {
-  if (align < HK_LARGE_PAGE) align = HK_LARGE_PAGE;
+  if (align < PAGE) align = PAGE;
   if (size > SIZE_MAX - align) return NULL;
-  size_t pages = hk_bits_align_up(size, HK_LARGE_PAGE) / HK_LARGE_PAGE;
-  if (pages * HK_LARGE_PAGE > HK_LARGE_SPAN_MAX || align > HK_LARGE_SPAN_MAX / 4) {
-    return huge_alloc(size, align, zeroed);
-  }
+  size_t pages = hk_bits_align_up(size, PAGE) / PAGE;
+  if (pages > SHARED_MAX_PAGES || align > HK_SS_SIZE) return huge_alloc(size, align, zeroed);
   hk_lock(&g_large_lock);
-  void *p = seg_alloc_locked(pages, align, zeroed);
+  void *p = span_alloc_locked((uint32_t)pages, (uint32_t)(align / PAGE), zeroed);
   maybe_purge_locked();
   hk_unlock(&g_large_lock);
   return p;
@@ -327,13 +460,23 @@ static HAK_COLD HAK_NORETURN void bad_large(const void *p, const char *what) {
   hk_fatal("free(): %s %p (large allocation)", what, p);
 }
 
-/* Span of a live large block at p, or -1. Lock held. */
-static int seg_user_page(const hk_large_seg_t *s, const void *p) {
-  uintptr_t off = (uintptr_t)p - (uintptr_t)s;
-  if (s->magic != LS_MAGIC || off % HK_LARGE_PAGE != 0) return -1;
-  unsigned idx = (unsigned)(off / HK_LARGE_PAGE);
-  if (idx == 0 || s->user_start[idx] == 0) return -1;
-  return (int)idx;
+/* Page index of the live span starting at p in r, or -1. Lock held. */
+static long span_index(const hk_lregion_t *r, const void *p) {
+  uintptr_t off = (uintptr_t)p - (uintptr_t)r;
+  if (r->magic != REGION_MAGIC || off % PAGE != 0 || off / PAGE >= r->pages) return -1;
+  uint32_t i = (uint32_t)(off / PAGE);
+  if ((r->meta[i].tag & (T_USED | T_LAST)) != T_USED || i < r->hdr) return -1;
+  return (long)i;
+}
+
+static void span_free_locked(hk_lregion_t *r, uint32_t idx) {
+  uint32_t n = tag_len(r->meta[idx].tag);
+  r->meta[idx].tag = 0;
+  r->meta[idx + n - 1].tag = 0;
+  g_st.live--;
+  g_st.live_bytes -= (size_t)n * PAGE;
+  release_pages(r, idx, n, now_ms());
+  maybe_purge_locked();
 }
 
 void hk_large_free(void *p, uintptr_t entry) {
@@ -349,35 +492,19 @@ void hk_large_free(void *p, uintptr_t entry) {
     hk_unlock(&g_large_lock);
     return;
   }
-  hk_large_seg_t *s = (hk_large_seg_t *)(entry & ~HK_REGION_KIND_MASK);
+  hk_lregion_t *r = (hk_lregion_t *)(entry & ~HK_REGION_KIND_MASK);
   hk_lock(&g_large_lock);
-  int idx = seg_user_page(s, p);
+  long idx = span_index(r, p);
   if (idx < 0) {
-    /* A page-aligned pointer to a free page of a live segment was a block
-     * that is free now (the span may have been split since, so this is a
-     * double free or a stale pointer); anything else is not a block start. */
-    uintptr_t off = (uintptr_t)p - (uintptr_t)s;
-    unsigned page = (unsigned)(off / HK_LARGE_PAGE);
-    bool free_page = s->magic == LS_MAGIC && off % HK_LARGE_PAGE == 0 && page != 0 &&
-                     !((s->used[page / 64] >> (page % 64)) & 1u);
+    /* The start of a free span was a block that is free now (a double free
+     * or a stale pointer); anything else is not a block start. */
+    uintptr_t off = (uintptr_t)p - (uintptr_t)r;
+    bool free_start = r->magic == REGION_MAGIC && off % PAGE == 0 && off / PAGE < r->pages &&
+                      off / PAGE >= r->hdr && (r->meta[off / PAGE].tag & (T_FREE | T_LAST)) == T_FREE;
     hk_unlock(&g_large_lock);
-    bad_large(p, free_page ? "double free of" : "invalid pointer (not the start of an allocation)");
+    bad_large(p, free_start ? "double free of" : "invalid pointer (not the start of an allocation)");
   }
-  unsigned first = s->user_start[idx] - 1u, n = s->span_len[first];
-  s->user_start[idx] = 0;
-  s->span_len[first] = 0;
-  bits_set(s->used, first, n, false);
-  bits_set(s->dirty, first, n, true);
-  s->dirty_pages += n;
-  g_cached_bytes += (size_t)n * HK_LARGE_PAGE;
-  dirty_add(s, now_ms());
-  s->free_pages += n;
-  s->hint = LS_PAGES - 1;
-  nonfull_add(s);
-  g_st.live--;
-  g_st.live_bytes -= (size_t)n * HK_LARGE_PAGE;
-  if (s->free_pages == LS_PAGES - 1) seg_retire(s);
-  maybe_purge_locked();
+  span_free_locked(r, (uint32_t)idx);
   hk_unlock(&g_large_lock);
 }
 
@@ -386,44 +513,133 @@ size_t hk_large_usable(const void *p, uintptr_t entry) {
     hk_huge_t *h = huge_of(p, entry);
     return h ? h->map_size - h->user_off : 0;
   }
-  hk_large_seg_t *s = (hk_large_seg_t *)(entry & ~HK_REGION_KIND_MASK);
+  hk_lregion_t *r = (hk_lregion_t *)(entry & ~HK_REGION_KIND_MASK);
   hk_lock(&g_large_lock);
-  int idx = seg_user_page(s, p);
-  size_t n = 0;
-  if (idx >= 0) {
-    unsigned first = s->user_start[idx] - 1u;
-    n = ((size_t)first + s->span_len[first] - (size_t)idx) * HK_LARGE_PAGE;
-  }
+  long idx = span_index(r, p);
+  size_t n = idx >= 0 ? (size_t)tag_len(r->meta[idx].tag) * PAGE : 0;
   hk_unlock(&g_large_lock);
   return n;
 }
 
 bool hk_large_owns(const void *p, uintptr_t entry) {
   if ((entry & HK_REGION_KIND_MASK) == HK_REGION_HUGE) return huge_of(p, entry) != NULL;
-  hk_large_seg_t *s = (hk_large_seg_t *)(entry & ~HK_REGION_KIND_MASK);
+  hk_lregion_t *r = (hk_lregion_t *)(entry & ~HK_REGION_KIND_MASK);
   hk_lock(&g_large_lock);
-  bool ok = seg_user_page(s, p) >= 0;
+  bool ok = span_index(r, p) >= 0;
   hk_unlock(&g_large_lock);
   return ok;
 }
 
+/* Bytes to allocate when a block of `usable` bytes must move to hold `size`:
+ * growth by less than half is rounded up to half, so a loop of small growth
+ * steps moves O(log) times and copies O(final size) bytes in all. */
+static size_t grow_target(size_t usable, size_t size) {
+  size_t step = usable / 2;
+  return size - usable < step && usable + step > size ? usable + step : size;
+}
+
+void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
+  if ((entry & HK_REGION_KIND_MASK) == HK_REGION_HUGE) {
+    hk_huge_t *h = huge_of(p, entry);
+    if (h == NULL) return NULL;
+    size_t usable = h->map_size - h->user_off;
+    if (size <= usable && size >= usable / 2) return p;
+    if (size <= usable || size <= HK_LARGE_SHARED_MAX) return NULL;
+    bool zeroed;
+    void *q = hk_large_alloc(grow_target(usable, size), HK_LARGE_PAGE, &zeroed);
+    if (q == NULL) return NULL;
+    hk_memcpy(q, p, usable);
+    hk_large_free(p, entry);
+    return q;
+  }
+  hk_lregion_t *r = (hk_lregion_t *)(entry & ~HK_REGION_KIND_MASK);
+  hk_lock(&g_large_lock);
+  long sidx = span_index(r, p);
+  if (sidx < 0) {
+    hk_unlock(&g_large_lock);
+    return NULL;
+  }
+  uint32_t idx = (uint32_t)sidx, n = tag_len(r->meta[idx].tag);
+  size_t usable = (size_t)n * PAGE;
+  if (size <= HAK_MID_MAX && size <= usable) { /* shrinks to a small block */
+    hk_unlock(&g_large_lock);
+    return NULL;
+  }
+  if (size > HK_LARGE_SHARED_MAX) {
+    hk_unlock(&g_large_lock);
+    bool zeroed;
+    void *q = hk_large_alloc(grow_target(usable, size), HK_LARGE_PAGE, &zeroed);
+    if (q == NULL) return NULL;
+    hk_memcpy(q, p, usable);
+    hk_large_free(p, entry);
+    return q;
+  }
+  uint32_t want = (uint32_t)(hk_bits_align_up(size, PAGE) / PAGE);
+  if (want < n) { /* shrink in place: the tail goes back to the cache */
+    r->meta[idx + n - 1].tag = 0;
+    set_used(r, idx, want);
+    g_st.live_bytes -= (size_t)(n - want) * PAGE;
+    release_pages(r, idx + want, n - want, now_ms());
+    maybe_purge_locked();
+    hk_unlock(&g_large_lock);
+    return p;
+  }
+  if (want == n) {
+    hk_unlock(&g_large_lock);
+    return p;
+  }
+  /* Grow in place into the free span that follows, if it is long enough. */
+  uint32_t b = idx + n;
+  if (b < r->pages && (r->meta[b].tag & T_FREE) && tag_len(r->meta[b].tag) >= want - n) {
+    uint32_t more = (uint32_t)(grow_target(usable, size) / PAGE) - n;
+    if (more > tag_len(r->meta[b].tag)) more = tag_len(r->meta[b].tag);
+    if (more < want - n) more = want - n;
+    r->meta[idx].tag = 0;
+    r->meta[idx + n - 1].tag = 0;
+    carve(r, &r->meta[b], b, more, NULL);
+    r->meta[b].tag = 0; /* inside the grown span now */
+    set_used(r, idx, n + more);
+    g_st.live_bytes += (size_t)more * PAGE;
+    hk_unlock(&g_large_lock);
+    return p;
+  }
+  /* Move, with room for further growth. */
+  size_t target = grow_target(usable, size);
+  uint32_t tp = (uint32_t)(hk_bits_align_up(target, PAGE) / PAGE);
+  if (tp > SHARED_MAX_PAGES) tp = want;
+  bool zeroed;
+  void *q = span_alloc_locked(tp, 1, &zeroed);
+  if (q == NULL) {
+    hk_unlock(&g_large_lock);
+    return NULL;
+  }
+  /* Copying under the lock keeps p's span from being reused meanwhile; the
+   * block is at most HK_LARGE_SHARED_MAX. */
+  hk_memcpy(q, p, usable);
+  span_free_locked(r, idx);
+  hk_unlock(&g_large_lock);
+  return q;
+}
+
 size_t hk_large_trim(void) {
   hk_lock(&g_large_lock);
-  /* Dirty pages are free pages: a segment holding some is on g_nonfull or
-   * is the spare. */
+  /* An explicit trim tries again where the OS refused for good: the pages
+   * may have been unlocked since. */
   uint64_t now = now_ms();
-  for (hk_large_seg_t *s = g_nonfull; s != NULL; s = s->next) seg_unmark(s, now);
-  if (g_spare != NULL) seg_unmark(g_spare, now);
+  for (hk_lregion_t *r = g_regions; r != NULL; r = r->next) {
+    if (!r->unpurgeable) continue;
+    r->unpurgeable = 0;
+    if (r->dirty_pages > 0) dirty_add(r, now);
+  }
   size_t before = g_cached_bytes;
-  purge_all_locked();
+  while (g_dirty != NULL) {
+    if (!region_purge(g_dirty)) break;
+  }
   size_t freed = before - g_cached_bytes;
   if (g_spare != NULL) {
-    /* What a refused purge left dirty goes with the mapping (as in seg_retire). */
-    g_cached_bytes -= (size_t)g_spare->dirty_pages * HK_LARGE_PAGE;
-    dirty_remove(g_spare);
-    seg_unmap(g_spare);
+    freed += g_spare->size;
+    region_unmap(g_spare);
     g_spare = NULL;
-    freed += HK_SS_SIZE;
   }
   hk_unlock(&g_large_lock);
   return freed;

@@ -1,15 +1,27 @@
 /* hakmem/large/large.h — the large-object box: every block above 32 KiB
  * (HAK_MID_MAX), and alignments the slabs cannot give.
  *
- * Owns: the large regions (mapped through the segment box's registry, kinds
- * LARGE and HUGE), the page-granular spans carved from them, the cache of
- * freed spans and its purging (byte bound HAKMEM_LARGE_CACHE_BYTES, delay
- * HAKMEM_LARGE_PURGE_DELAY_MS), large realloc, and the diagnostics of bad
- * frees of large pointers.
+ * Owns:
+ *   - Large regions: 2 MiB-aligned mappings (registry kind LARGE) of 4 MiB
+ *     growing to 64 MiB of usable pages (less when the OS refuses more), with
+ *     their metadata in a header at the front (a tag per 4 KiB page, set at
+ *     the first and last page of each span; a dirty-page bitmap).
+ *   - Spans: blocks up to HK_LARGE_SHARED_MAX (32 MiB) are page runs carved
+ *     from the regions; freed spans merge with free neighbours and go to a
+ *     size-binned free map (exact bins up to 16 pages, then four per power
+ *     of two; a bitmap of non-empty bins), so a lookup is a few loads.
+ *   - The cache: freed pages stay dirty (reusable at no system call) until
+ *     they pass HAKMEM_LARGE_CACHE_BYTES (oldest region purged first) or the
+ *     HAKMEM_LARGE_PURGE_DELAY_MS idle delay (madvise). One empty region is
+ *     kept mapped as a spare; other regions are unmapped when they empty.
+ *   - Blocks above HK_LARGE_SHARED_MAX (or aligned beyond 2 MiB): a mapping
+ *     of their own (registry kind HUGE), unmapped at free.
+ *   - realloc of large blocks (hk_large_realloc): shrink in place, grow in
+ *     place into the free pages that follow, else move with headroom.
+ *   - Diagnostics of bad frees of large pointers.
  * Boundary: memory comes from hk_region_map / hk_region_unmap (segment box)
- * and the OS layer (core/os.h); the policy values arrive through
- * hk_large_configure. Callers: hakmem/alloc.c only. State is shared by all
- * threads behind one lock. */
+ * and the OS layer (core/os.h); policy values arrive via hk_large_configure.
+ * Called by hakmem/alloc.c only. One lock for all threads. */
 #ifndef HAKMEM_LARGE_LARGE_H
 #define HAKMEM_LARGE_LARGE_H
 
@@ -22,7 +34,7 @@
 /* ---- large ------------------------------------------------------------ */
 
 #define HK_LARGE_PAGE 4096u
-#define HK_LARGE_SPAN_MAX ((size_t)1 << 20) /* bigger: a mapping of its own */
+#define HK_LARGE_SHARED_MAX ((size_t)32 << 20) /* bigger: a mapping of its own */
 
 typedef struct hk_large_config {
   size_t cache_bytes;     /* freed, unpurged span bytes kept for reuse */
@@ -42,6 +54,13 @@ void hk_large_free(void *p, uintptr_t entry);
 size_t hk_large_usable(const void *p, uintptr_t entry);
 /* True if p is the start of a live large allocation (never aborts). */
 bool hk_large_owns(const void *p, uintptr_t entry);
+
+/* realloc of the live large block p (entry = hk_region_entry(p)) to size > 0
+ * bytes without leaving the box: p when resized in place (shrunk, or grown
+ * into the free pages that follow), a new large block holding p's bytes
+ * (p freed) when it had to move; NULL when the caller must move it (to a
+ * small block) or memory ran out: p is then untouched. */
+void *hk_large_realloc(void *p, uintptr_t entry, size_t size);
 
 size_t hk_large_trim(void);
 

@@ -248,8 +248,36 @@ TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
   free(keep);
 }
 
+TEST(BadFreeDeathTest, DoubleFreeOfCarvedHugeBlock) {
+  // 1..32 MiB blocks are carved from large regions that outlive them: a
+  // second free is a double free while the block before it is live. Take the
+  // first two blocks that are consecutive spans of one region.
+  std::vector<void*> blocks;
+  void *keep = nullptr, *p = nullptr;
+  for (int i = 0; i < 64 && p == nullptr; i++) {
+    blocks.push_back(malloc(3 * kMiB / 2));
+    ASSERT_EQ(hak_owns(blocks.back()), 1);
+    if (blocks.size() >= 2 && static_cast<char*>(blocks[blocks.size() - 2]) + 3 * kMiB / 2 == blocks.back()) {
+      keep = blocks[blocks.size() - 2];
+      p = blocks.back();
+    }
+  }
+  ASSERT_NE(p, nullptr) << "no two consecutive 1.5 MiB blocks";
+  for (void* b : blocks) {
+    if (b != keep && b != p) free(b);
+  }
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        free(Launder(p));
+      },
+      LargeDouble(p));
+  free(p);
+  free(keep);
+}
+
 TEST(BadFreeDeathTest, DoubleFreeOfHugeBlock) {
-  void* p = malloc(4 * kMiB);  // its own mapping, gone after the first free
+  void* p = malloc(40 * kMiB);  // above 32 MiB: its own mapping, gone after the first free
   ASSERT_EQ(hak_owns(p), 1);
   EXPECT_DEATH(
       {
@@ -343,12 +371,12 @@ TEST(BadFreeDeathTest, ReallocOfFreedMidBlock) {
 }
 
 TEST(BadFreeDeathTest, ReallocOfFreedHugeBlock) {
-  void* p = malloc(4 * kMiB);
+  void* p = malloc(40 * kMiB);  // its own mapping
   ASSERT_EQ(hak_owns(p), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
-        static_cast<void>(Launder(realloc(Launder(p), 5 * kMiB)));
+        static_cast<void>(Launder(realloc(Launder(p), 50 * kMiB)));
       },
       Unmapped("realloc", p, "huge allocation"));
   free(p);
