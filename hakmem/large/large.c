@@ -21,7 +21,7 @@
 #define REGION_MIN ((size_t)4 << 20)  /* usable bytes of the first regions */
 #define REGION_MAX ((size_t)64 << 20) /* usable bytes a region grows to */
 
-/* Page tags (meta[i].tag), set only at the first and last page of a span (0
+/* Page tags (tag[i]), set only at the first and last page of a span (0
  * elsewhere): bit 0 a live span, bit 1 a free span, bit 2 the last page of a
  * span of more than one page; the span's length in pages above. */
 #define T_USED 1u
@@ -30,15 +30,17 @@
 #define T_SHIFT 3u
 #define NBINS 128u
 
-typedef struct hk_lmeta {
-  uintptr_t tag;
-  struct hk_lmeta *next, *prev; /* free span (at its first page): its bin list */
-} hk_lmeta_t;
+/* Bin list links of a free span, at the span's first page. */
+typedef struct hk_llink {
+  struct hk_llink *next, *prev;
+} hk_llink_t;
 
 /* A large region: 2 MiB aligned, one registry region of kind LARGE. The
- * header (this struct, the per-page meta, the dirty bitmap) takes its first
- * `hdr` pages, all inside the first 2 MiB, so a meta entry's region is its
- * address rounded down to 2 MiB. Spans are carved from pages hdr..pages-1. */
+ * header (this struct, the per-page links and tags, the dirty bitmap) takes
+ * its first `hdr` pages, all inside the first 2 MiB, so a link's region is
+ * its address rounded down to 2 MiB. Spans are carved from pages
+ * hdr..pages-1. Tags are 4 bytes a page so that the header pages a program
+ * touches stay few (links are touched only for free spans). */
 typedef struct hk_lregion {
   uint64_t magic;
   size_t size; /* bytes mapped */
@@ -51,8 +53,9 @@ typedef struct hk_lregion {
   uint8_t on_dirty;
   uint8_t unpurgeable; /* the OS refused a purge with EINVAL (locked pages, mlockall):
                         * stop trying until the next explicit trim */
-  uint64_t *dirty;     /* bitmap of dirty pages, after meta */
-  hk_lmeta_t meta[];
+  uint32_t *tag;       /* per page, after link[] */
+  uint64_t *dirty;     /* bitmap of dirty pages, after tag[] */
+  hk_llink_t link[];   /* per page */
 } hk_lregion_t;
 
 /* A block above HK_LARGE_SHARED_MAX (or aligned beyond 2 MiB): a registry
@@ -67,7 +70,7 @@ static hk_lock_t g_large_lock;
 static hk_lregion_t *g_regions;                 /* every large region */
 static hk_lregion_t *g_dirty, *g_dirty_tail;    /* oldest dirty first */
 static hk_lregion_t *g_spare;                   /* one empty region kept mapped */
-static hk_lmeta_t *g_bin[NBINS];                /* free spans by length class, LIFO */
+static hk_llink_t *g_bin[NBINS];                /* free spans by length class, LIFO */
 static uint64_t g_bin_nonempty[NBINS / 64];
 static size_t g_region_bytes;                   /* mapped by large regions */
 static hk_large_config_t g_cfg = {.cache_bytes = (size_t)16 << 20, .purge_delay_ms = 1000};
@@ -113,19 +116,19 @@ static size_t bits_count(const uint64_t *m, size_t from, size_t n) {
 
 /* ---- regions and tags ------------------------------------------------------ */
 
-static hk_lregion_t *region_of_meta(const hk_lmeta_t *m) {
+static hk_lregion_t *region_of_link(const hk_llink_t *m) {
   return (hk_lregion_t *)((uintptr_t)m & ~(uintptr_t)HK_SS_MASK);
 }
 
-static uint32_t meta_index(const hk_lregion_t *r, const hk_lmeta_t *m) { return (uint32_t)(m - r->meta); }
+static uint32_t link_index(const hk_lregion_t *r, const hk_llink_t *m) { return (uint32_t)(m - r->link); }
 
-static uint32_t tag_len(uintptr_t t) { return (uint32_t)(t >> T_SHIFT); }
+static uint32_t tag_len(uint32_t t) { return t >> T_SHIFT; }
 
 static void *page_addr(const hk_lregion_t *r, uint32_t i) { return (uint8_t *)r + (size_t)i * PAGE; }
 
 /* Header pages of a region of `pages` pages. */
 static uint32_t header_pages(size_t pages) {
-  size_t bytes = sizeof(hk_lregion_t) + pages * sizeof(hk_lmeta_t) + (pages + 63) / 64 * 8;
+  size_t bytes = sizeof(hk_lregion_t) + pages * (sizeof(hk_llink_t) + 4) + (pages + 63) / 64 * 8 + 8;
   return (uint32_t)(hk_bits_align_up(bytes, PAGE) / PAGE);
 }
 
@@ -140,14 +143,14 @@ static unsigned bin_of(size_t n) {
 }
 
 static void set_used(hk_lregion_t *r, uint32_t first, uint32_t n) {
-  if (n > 1) r->meta[first + n - 1].tag = ((uintptr_t)n << T_SHIFT) | T_USED | T_LAST;
-  r->meta[first].tag = ((uintptr_t)n << T_SHIFT) | T_USED;
+  if (n > 1) r->tag[first + n - 1] = (n << T_SHIFT) | T_USED | T_LAST;
+  r->tag[first] = (n << T_SHIFT) | T_USED;
 }
 
 static void bin_insert(hk_lregion_t *r, uint32_t first, uint32_t n) {
-  hk_lmeta_t *m = &r->meta[first];
-  if (n > 1) r->meta[first + n - 1].tag = ((uintptr_t)n << T_SHIFT) | T_FREE | T_LAST;
-  m->tag = ((uintptr_t)n << T_SHIFT) | T_FREE;
+  hk_llink_t *m = &r->link[first];
+  if (n > 1) r->tag[first + n - 1] = (n << T_SHIFT) | T_FREE | T_LAST;
+  r->tag[first] = (n << T_SHIFT) | T_FREE;
   unsigned b = bin_of(n);
   m->prev = NULL;
   m->next = g_bin[b];
@@ -156,8 +159,9 @@ static void bin_insert(hk_lregion_t *r, uint32_t first, uint32_t n) {
   g_bin_nonempty[b / 64] |= (uint64_t)1 << (b % 64);
 }
 
-static void bin_remove(hk_lmeta_t *m) {
-  unsigned b = bin_of(tag_len(m->tag));
+static void bin_remove(hk_lregion_t *r, uint32_t first) {
+  hk_llink_t *m = &r->link[first];
+  unsigned b = bin_of(tag_len(r->tag[first]));
   if (m->prev) m->prev->next = m->next;
   else g_bin[b] = m->next;
   if (m->next) m->next->prev = m->prev;
@@ -171,19 +175,19 @@ static uint32_t align_index(uint32_t first, uint32_t ap) {
   return (uint32_t)hk_bits_align_up(first, ap);
 }
 
-static bool span_fits(const hk_lregion_t *r, const hk_lmeta_t *m, uint32_t n, uint32_t ap) {
-  uint32_t first = meta_index(r, m), len = tag_len(m->tag);
+static bool span_fits(const hk_lregion_t *r, const hk_llink_t *m, uint32_t n, uint32_t ap) {
+  uint32_t first = link_index(r, m), len = tag_len(r->tag[first]);
   return align_index(first, ap) + n <= first + len;
 }
 
 /* A free span that holds n pages at an ap-page boundary, or NULL: a few
  * entries of the floor bin, then the smallest non-empty bins above it. */
-static hk_lmeta_t *find_span(uint32_t n, uint32_t ap) {
+static hk_llink_t *find_span(uint32_t n, uint32_t ap) {
   unsigned b = bin_of(n);
   for (;;) {
     int k = 0;
-    for (hk_lmeta_t *m = g_bin[b]; m != NULL && k < 8; m = m->next, k++) {
-      if (span_fits(region_of_meta(m), m, n, ap)) return m;
+    for (hk_llink_t *m = g_bin[b]; m != NULL && k < 8; m = m->next, k++) {
+      if (span_fits(region_of_link(m), m, n, ap)) return m;
     }
     /* next non-empty bin above b */
     unsigned nb = b + 1;
@@ -308,8 +312,9 @@ static hk_lregion_t *region_new(uint32_t need) {
       r->pages = (uint32_t)(pages + hdr);
       r->hdr = hdr;
       r->free_pages = (uint32_t)pages;
-      r->dirty = (uint64_t *)&r->meta[r->pages];
-      r->meta[hdr - 1].tag = T_USED | T_LAST; /* the header: never merged */
+      r->tag = (uint32_t *)&r->link[r->pages];
+      r->dirty = (uint64_t *)hk_bits_align_up((uintptr_t)&r->tag[r->pages], 8);
+      r->tag[hdr - 1] = T_USED | T_LAST; /* the header: never merged */
       r->next = g_regions;
       if (g_regions) g_regions->prev = r;
       g_regions = r;
@@ -326,7 +331,7 @@ static hk_lregion_t *region_new(uint32_t need) {
 
 /* Unmaps an empty region (its one free span is in a bin). */
 static void region_unmap(hk_lregion_t *r) {
-  bin_remove(&r->meta[r->hdr]);
+  bin_remove(r, r->hdr);
   g_cached_bytes -= (size_t)r->dirty_pages * PAGE;
   dirty_remove(r);
   if (r->prev) r->prev->next = r->next;
@@ -349,11 +354,11 @@ static void region_empty(hk_lregion_t *r) {
 }
 
 /* Takes n pages at page index `at` out of the free span m. */
-static void carve(hk_lregion_t *r, hk_lmeta_t *m, uint32_t at, uint32_t n, bool *zeroed) {
-  uint32_t first = meta_index(r, m), len = tag_len(m->tag);
-  bin_remove(m);
-  m->tag = 0;
-  r->meta[first + len - 1].tag = 0;
+static void carve(hk_lregion_t *r, uint32_t first, uint32_t at, uint32_t n, bool *zeroed) {
+  uint32_t len = tag_len(r->tag[first]);
+  bin_remove(r, first);
+  r->tag[first] = 0;
+  r->tag[first + len - 1] = 0;
   if (at > first) bin_insert(r, first, at - first);
   if (at + n < first + len) bin_insert(r, at + n, first + len - at - n);
   set_used(r, at, n);
@@ -378,22 +383,22 @@ static void release_pages(hk_lregion_t *r, uint32_t first, uint32_t n, uint64_t 
   dirty_add(r, now);
   r->free_pages += n;
   uint32_t a = first, len = n;
-  if (a > r->hdr && (r->meta[a - 1].tag & T_FREE)) {
-    uintptr_t t = r->meta[a - 1].tag;
+  if (a > r->hdr && (r->tag[a - 1] & T_FREE)) {
+    uint32_t t = r->tag[a - 1];
     uint32_t lf = (t & T_LAST) ? a - tag_len(t) : a - 1;
     uint32_t ll = tag_len(t);
-    bin_remove(&r->meta[lf]);
-    r->meta[lf].tag = 0;
-    r->meta[a - 1].tag = 0;
+    bin_remove(r, lf);
+    r->tag[lf] = 0;
+    r->tag[a - 1] = 0;
     a = lf;
     len += ll;
   }
   uint32_t b = first + n;
-  if (b < r->pages && (r->meta[b].tag & T_FREE)) {
-    uint32_t rl = tag_len(r->meta[b].tag);
-    bin_remove(&r->meta[b]);
-    r->meta[b].tag = 0;
-    r->meta[b + rl - 1].tag = 0;
+  if (b < r->pages && (r->tag[b] & T_FREE)) {
+    uint32_t rl = tag_len(r->tag[b]);
+    bin_remove(r, b);
+    r->tag[b] = 0;
+    r->tag[b + rl - 1] = 0;
     len += rl;
   }
   bin_insert(r, a, len);
@@ -401,15 +406,16 @@ static void release_pages(hk_lregion_t *r, uint32_t first, uint32_t n, uint64_t 
 }
 
 static void *span_alloc_locked(uint32_t n, uint32_t ap, bool *zeroed) {
-  hk_lmeta_t *m = find_span(n, ap);
+  hk_llink_t *m = find_span(n, ap);
   if (m == NULL) {
     hk_lregion_t *r = region_new(n + ap - 1);
     if (r == NULL) return NULL;
-    m = &r->meta[r->hdr];
+    m = &r->link[r->hdr];
   }
-  hk_lregion_t *r = region_of_meta(m);
-  uint32_t at = align_index(meta_index(r, m), ap);
-  carve(r, m, at, n, zeroed);
+  hk_lregion_t *r = region_of_link(m);
+  uint32_t first = link_index(r, m);
+  carve(r, first, align_index(first, ap), n, zeroed);
+  uint32_t at = align_index(first, ap);
   g_st.live++;
   g_st.live_bytes += (size_t)n * PAGE;
   return page_addr(r, at);
@@ -465,14 +471,14 @@ static long span_index(const hk_lregion_t *r, const void *p) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r;
   if (r->magic != REGION_MAGIC || off % PAGE != 0 || off / PAGE >= r->pages) return -1;
   uint32_t i = (uint32_t)(off / PAGE);
-  if ((r->meta[i].tag & (T_USED | T_LAST)) != T_USED || i < r->hdr) return -1;
+  if ((r->tag[i] & (T_USED | T_LAST)) != T_USED || i < r->hdr) return -1;
   return (long)i;
 }
 
 static void span_free_locked(hk_lregion_t *r, uint32_t idx) {
-  uint32_t n = tag_len(r->meta[idx].tag);
-  r->meta[idx].tag = 0;
-  r->meta[idx + n - 1].tag = 0;
+  uint32_t n = tag_len(r->tag[idx]);
+  r->tag[idx] = 0;
+  r->tag[idx + n - 1] = 0;
   g_st.live--;
   g_st.live_bytes -= (size_t)n * PAGE;
   release_pages(r, idx, n, now_ms());
@@ -500,7 +506,7 @@ void hk_large_free(void *p, uintptr_t entry) {
      * or a stale pointer); anything else is not a block start. */
     uintptr_t off = (uintptr_t)p - (uintptr_t)r;
     bool free_start = r->magic == REGION_MAGIC && off % PAGE == 0 && off / PAGE < r->pages &&
-                      off / PAGE >= r->hdr && (r->meta[off / PAGE].tag & (T_FREE | T_LAST)) == T_FREE;
+                      off / PAGE >= r->hdr && (r->tag[off / PAGE] & (T_FREE | T_LAST)) == T_FREE;
     hk_unlock(&g_large_lock);
     bad_large(p, free_start ? "double free of" : "invalid pointer (not the start of an allocation)");
   }
@@ -516,7 +522,7 @@ size_t hk_large_usable(const void *p, uintptr_t entry) {
   hk_lregion_t *r = (hk_lregion_t *)(entry & ~HK_REGION_KIND_MASK);
   hk_lock(&g_large_lock);
   long idx = span_index(r, p);
-  size_t n = idx >= 0 ? (size_t)tag_len(r->meta[idx].tag) * PAGE : 0;
+  size_t n = idx >= 0 ? (size_t)tag_len(r->tag[idx]) * PAGE : 0;
   hk_unlock(&g_large_lock);
   return n;
 }
@@ -559,7 +565,7 @@ void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
     hk_unlock(&g_large_lock);
     return NULL;
   }
-  uint32_t idx = (uint32_t)sidx, n = tag_len(r->meta[idx].tag);
+  uint32_t idx = (uint32_t)sidx, n = tag_len(r->tag[idx]);
   size_t usable = (size_t)n * PAGE;
   if (size <= HAK_MID_MAX && size <= usable) { /* shrinks to a small block */
     hk_unlock(&g_large_lock);
@@ -576,7 +582,7 @@ void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
   }
   uint32_t want = (uint32_t)(hk_bits_align_up(size, PAGE) / PAGE);
   if (want < n) { /* shrink in place: the tail goes back to the cache */
-    r->meta[idx + n - 1].tag = 0;
+    r->tag[idx + n - 1] = 0;
     set_used(r, idx, want);
     g_st.live_bytes -= (size_t)(n - want) * PAGE;
     release_pages(r, idx + want, n - want, now_ms());
@@ -590,14 +596,14 @@ void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
   }
   /* Grow in place into the free span that follows, if it is long enough. */
   uint32_t b = idx + n;
-  if (b < r->pages && (r->meta[b].tag & T_FREE) && tag_len(r->meta[b].tag) >= want - n) {
+  if (b < r->pages && (r->tag[b] & T_FREE) && tag_len(r->tag[b]) >= want - n) {
     uint32_t more = (uint32_t)(grow_target(usable, size) / PAGE) - n;
-    if (more > tag_len(r->meta[b].tag)) more = tag_len(r->meta[b].tag);
+    if (more > tag_len(r->tag[b])) more = tag_len(r->tag[b]);
     if (more < want - n) more = want - n;
-    r->meta[idx].tag = 0;
-    r->meta[idx + n - 1].tag = 0;
-    carve(r, &r->meta[b], b, more, NULL);
-    r->meta[b].tag = 0; /* inside the grown span now */
+    r->tag[idx] = 0;
+    r->tag[idx + n - 1] = 0;
+    carve(r, b, b, more, NULL);
+    r->tag[b] = 0; /* inside the grown span now */
     set_used(r, idx, n + more);
     g_st.live_bytes += (size_t)more * PAGE;
     hk_unlock(&g_large_lock);
