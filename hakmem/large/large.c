@@ -274,13 +274,14 @@ static bool region_purge(hk_lregion_t *r) {
 }
 
 /* Purges the regions dirty the longest until the cache is within its byte
- * bound, then those idle past the purge delay. */
-static void maybe_purge_locked(void) {
+ * bound, then those idle past the purge delay (now: the time in ms, or 0 to
+ * read the clock when needed). */
+static void maybe_purge_locked(uint64_t now) {
   if (g_dirty == NULL) return;
   while (g_dirty != NULL && g_cached_bytes > g_cfg.cache_bytes) {
     if (!region_purge(g_dirty)) return;
   }
-  uint64_t now = now_ms();
+  if (now == 0) now = now_ms();
   while (g_dirty != NULL && now - g_dirty->dirty_since >= g_cfg.purge_delay_ms) {
     if (!region_purge(g_dirty)) return;
   }
@@ -457,7 +458,7 @@ void *hk_large_alloc(size_t size, size_t align, bool *zeroed) {
   if (pages > SHARED_MAX_PAGES || align > HK_SS_SIZE) return huge_alloc(size, align, zeroed);
   hk_lock(&g_large_lock);
   void *p = span_alloc_locked((uint32_t)pages, (uint32_t)(align / PAGE), zeroed);
-  maybe_purge_locked();
+  maybe_purge_locked(0);
   hk_unlock(&g_large_lock);
   return p;
 }
@@ -481,8 +482,9 @@ static void span_free_locked(hk_lregion_t *r, uint32_t idx) {
   r->tag[idx + n - 1] = 0;
   g_st.live--;
   g_st.live_bytes -= (size_t)n * PAGE;
-  release_pages(r, idx, n, now_ms());
-  maybe_purge_locked();
+  uint64_t now = now_ms();
+  release_pages(r, idx, n, now);
+  maybe_purge_locked(now);
 }
 
 void hk_large_free(void *p, uintptr_t entry) {
@@ -544,6 +546,22 @@ static size_t grow_target(size_t usable, size_t size) {
   return size - usable < step && usable + step > size ? usable + step : size;
 }
 
+/* Moves the live block p (usable bytes, a multiple of the page) to a
+ * mapping of its own of `target` bytes (at least HK_LARGE_SHARED_MAX + a
+ * page): its pages are moved by the OS (hk_os_move), or copied. Lock held on entry
+ * for a span (released here), not for a huge block. */
+static void *move_huge(void *p, uintptr_t entry, size_t usable, size_t target) {
+  if ((entry & HK_REGION_KIND_MASK) != HK_REGION_HUGE) hk_unlock(&g_large_lock);
+  if (target <= HK_LARGE_SHARED_MAX) target = HK_LARGE_SHARED_MAX + PAGE;
+  bool zeroed;
+  void *q = hk_large_alloc(target, HK_LARGE_PAGE, &zeroed);
+  if (q == NULL) return NULL;
+  /* The pages move (mremap) where the OS can: no copy, no refaults. */
+  if (hk_os_move(p, usable, q) != 0) hk_memcpy(q, p, usable);
+  hk_large_free(p, entry);
+  return q;
+}
+
 void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
   if ((entry & HK_REGION_KIND_MASK) == HK_REGION_HUGE) {
     hk_huge_t *h = huge_of(p, entry);
@@ -551,12 +569,7 @@ void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
     size_t usable = h->map_size - h->user_off;
     if (size <= usable && size >= usable / 2) return p;
     if (size <= usable || size <= HK_LARGE_SHARED_MAX) return NULL;
-    bool zeroed;
-    void *q = hk_large_alloc(grow_target(usable, size), HK_LARGE_PAGE, &zeroed);
-    if (q == NULL) return NULL;
-    hk_memcpy(q, p, usable);
-    hk_large_free(p, entry);
-    return q;
+    return move_huge(p, entry, usable, grow_target(usable, size));
   }
   hk_lregion_t *r = (hk_lregion_t *)(entry & ~HK_REGION_KIND_MASK);
   hk_lock(&g_large_lock);
@@ -571,22 +584,16 @@ void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
     hk_unlock(&g_large_lock);
     return NULL;
   }
-  if (size > HK_LARGE_SHARED_MAX) {
-    hk_unlock(&g_large_lock);
-    bool zeroed;
-    void *q = hk_large_alloc(grow_target(usable, size), HK_LARGE_PAGE, &zeroed);
-    if (q == NULL) return NULL;
-    hk_memcpy(q, p, usable);
-    hk_large_free(p, entry);
-    return q;
-  }
+  const size_t target = grow_target(usable, size);
+  if (size > HK_LARGE_SHARED_MAX) return move_huge(p, entry, usable, target);
   uint32_t want = (uint32_t)(hk_bits_align_up(size, PAGE) / PAGE);
   if (want < n) { /* shrink in place: the tail goes back to the cache */
     r->tag[idx + n - 1] = 0;
     set_used(r, idx, want);
     g_st.live_bytes -= (size_t)(n - want) * PAGE;
-    release_pages(r, idx + want, n - want, now_ms());
-    maybe_purge_locked();
+    uint64_t now = now_ms();
+    release_pages(r, idx + want, n - want, now);
+    maybe_purge_locked(now);
     hk_unlock(&g_large_lock);
     return p;
   }
@@ -609,10 +616,10 @@ void *hk_large_realloc(void *p, uintptr_t entry, size_t size) {
     hk_unlock(&g_large_lock);
     return p;
   }
-  /* Move, with room for further growth. */
-  size_t target = grow_target(usable, size);
+  /* Move, with room for further growth: to a mapping of its own when that
+   * room passes HK_LARGE_SHARED_MAX. */
+  if (target > HK_LARGE_SHARED_MAX) return move_huge(p, entry, usable, target);
   uint32_t tp = (uint32_t)(hk_bits_align_up(target, PAGE) / PAGE);
-  if (tp > SHARED_MAX_PAGES) tp = want;
   bool zeroed;
   void *q = span_alloc_locked(tp, 1, &zeroed);
   if (q == NULL) {
