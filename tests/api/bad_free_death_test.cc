@@ -215,7 +215,7 @@ TEST(BadFreeDeathTest, ImmediateDoubleFreeOfMidBlock) {
 }
 
 TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
-  // The freed block needs a live neighbour in its 2 MiB large segment, so the
+  // The freed block needs a live neighbour in its large region, so the
   // segment stays in use after the first free and the second one is seen as
   // a double free. Consecutive blocks share a segment unless the first ends
   // one: take the first such pair.
@@ -234,7 +234,7 @@ TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
       }
     }
   }
-  ASSERT_NE(p, nullptr) << "no two 100 KiB blocks in one large segment";
+  ASSERT_NE(p, nullptr) << "no two 100 KiB blocks in one large region";
   for (void* b : blocks) {
     if (b != keep && b != p) free(b);
   }
@@ -383,7 +383,7 @@ TEST(BadFreeDeathTest, ReallocOfFreedHugeBlock) {
 }
 
 TEST(BadFreeDeathTest, ReallocOfFreedLargeBlock) {
-  void* keep = malloc(100 * kKiB);  // keeps the large segment in use
+  void* keep = malloc(100 * kKiB);  // keeps the large region in use
   void* p = malloc(100 * kKiB);
   ASSERT_EQ(hak_owns(p), 1);
   EXPECT_DEATH(

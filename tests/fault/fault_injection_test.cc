@@ -1156,7 +1156,7 @@ TEST_F(FaultTest, UnmapFailsAndMemoryIsKept) {
     s1 = Stats();
   }
   EXPECT_EQ(huge_corrupt, 0u);
-  EXPECT_GE(injected, 3u) << "two huge blocks and a large segment or a SuperSlab";
+  EXPECT_GE(injected, 3u) << "two huge blocks and a large region or a SuperSlab";
   EXPECT_GE(s1.os_mapped_bytes, s0.os_mapped_bytes + 2 * kHuge) << "refused unmaps stay counted as mapped";
   EXPECT_EQ(s1.large_live, s0.large_live);
   EXPECT_EQ(hkt_stress_seg_check(), 0);
