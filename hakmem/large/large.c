@@ -53,6 +53,7 @@ typedef struct hk_lregion {
   uint8_t on_dirty;
   uint8_t unpurgeable; /* the OS refused a purge with EINVAL (locked pages, mlockall):
                         * stop trying until the next explicit trim */
+  uint8_t stale;       /* purged pages here may still hold data (see purge_zeroes) */
   uint32_t *tag;       /* per page, after link[] */
   uint64_t *dirty;     /* bitmap of dirty pages, after tag[] */
   hk_llink_t link[];   /* per page */
@@ -229,6 +230,26 @@ static void dirty_remove(hk_lregion_t *r) {
 
 /* ---- purging --------------------------------------------------------------- */
 
+/* Whether a successful purge leaves zero-filled pages (so that calloc may
+ * skip zeroing them). Linux does; some emulators (qemu-user 7.2) accept
+ * madvise and ignore it. Probed once, on the first purge: one page mapped,
+ * written, purged, read back. Lock held. */
+static int g_purge_zeroes = -1;
+
+static bool purge_zeroes(void) {
+  if (g_purge_zeroes < 0) {
+    void *m;
+    size_t ps = hk_os_page_size();
+    g_purge_zeroes = 0;
+    if (hk_os_reserve_aligned(ps, ps, true, &m) == 0) {
+      *(volatile uint8_t *)m = 1;
+      if (hk_os_purge(m, ps) == 0 && *(volatile uint8_t *)m == 0) g_purge_zeroes = 1;
+      hk_os_release(m, ps);
+    }
+  }
+  return g_purge_zeroes == 1;
+}
+
 /* Returns the dirty pages of r to the OS, one madvise per run. Only the part
  * of a run that covers whole OS pages is purged (the OS page may be larger
  * than HK_LARGE_PAGE); pages stay dirty, so calloc zeroes them, unless the
@@ -254,6 +275,7 @@ static bool region_purge(hk_lregion_t *r) {
     uintptr_t to = hk_bits_align_down(base + (size_t)j * PAGE, os_page);
     if (from < to) {
       int rc = hk_os_purge((void *)from, to - from);
+      if (rc == 0 && !purge_zeroes()) r->stale = 1;
       if (rc == 0) {
         size_t a = (from - base) / PAGE, n = (to - from) / PAGE;
         bits_set(r->dirty, a, n, false);
@@ -370,7 +392,7 @@ static void carve(hk_lregion_t *r, uint32_t first, uint32_t at, uint32_t n, bool
     g_cached_bytes -= dirty * PAGE;
     if (r->dirty_pages == 0) dirty_remove(r);
   }
-  if (zeroed) *zeroed = dirty == 0;
+  if (zeroed) *zeroed = dirty == 0 && !r->stale;
   r->free_pages -= n;
   if (r == g_spare) g_spare = NULL;
 }
@@ -467,6 +489,16 @@ static HAK_COLD HAK_NORETURN void bad_large(const void *p, const char *what) {
   hk_fatal("free(): %s %p (large allocation)", what, p);
 }
 
+/* A region's last 2 MiB chunk may extend past its end, where the OS can map
+ * anything: a pointer there is not HAKMEM's. */
+static bool in_region(const void *p, uintptr_t base, size_t size) {
+  return (uintptr_t)p - base < size;
+}
+
+static HAK_COLD HAK_NORETURN void foreign(const void *p) {
+  hk_fatal("free(): invalid pointer (not allocated by HAKMEM) %p", p);
+}
+
 /* Page index of the live span starting at p in r, or -1. Lock held. */
 static long span_index(const hk_lregion_t *r, const void *p) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r;
@@ -490,7 +522,11 @@ static void span_free_locked(hk_lregion_t *r, uint32_t idx) {
 void hk_large_free(void *p, uintptr_t entry) {
   if ((entry & HK_REGION_KIND_MASK) == HK_REGION_HUGE) {
     hk_huge_t *h = huge_of(p, entry);
-    if (h == NULL) bad_large(p, "invalid pointer (not the start of an allocation)");
+    if (h == NULL) {
+      const hk_huge_t *hh = (const hk_huge_t *)(entry & ~HK_REGION_KIND_MASK);
+      if (hh->magic == HUGE_MAGIC && !in_region(p, (uintptr_t)hh, hh->map_size)) foreign(p);
+      bad_large(p, "invalid pointer (not the start of an allocation)");
+    }
     size_t map = h->map_size;
     h->magic = 0;
     hk_region_unmap(h, map);
@@ -509,7 +545,9 @@ void hk_large_free(void *p, uintptr_t entry) {
     uintptr_t off = (uintptr_t)p - (uintptr_t)r;
     bool free_start = r->magic == REGION_MAGIC && off % PAGE == 0 && off / PAGE < r->pages &&
                       off / PAGE >= r->hdr && (r->tag[off / PAGE] & (T_FREE | T_LAST)) == T_FREE;
+    bool outside = r->magic == REGION_MAGIC && !in_region(p, (uintptr_t)r, r->size);
     hk_unlock(&g_large_lock);
+    if (outside) foreign(p);
     bad_large(p, free_start ? "double free of" : "invalid pointer (not the start of an allocation)");
   }
   span_free_locked(r, (uint32_t)idx);
