@@ -50,6 +50,11 @@ bool ThreadWorks() {
 }
 
 TEST(ManyBlocksTest, HundredThousandHugeBlocksNeedFewMappings) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan adds mappings of its own for every mapping the process makes (950
+  // for 10,000 blocks, 1,212 after the frees): the count would measure it.
+  GTEST_SKIP() << "mapping counts under ThreadSanitizer are its own";
+#endif
   hak_trim(0);
   std::vector<void*> blocks;
   blocks.reserve(kBlocks);
