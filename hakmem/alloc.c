@@ -18,6 +18,7 @@
 #include "hakmem/free_fast.h"
 #include "hakmem/front/front.h"
 #include "hakmem/front/l0.h"
+#include "hakmem/large/large.h"
 #include "hakmem/malloc_fast.h"
 #include "hakmem/mid/mid.h"
 #include "hakmem/policy/policy.h"
@@ -623,6 +624,10 @@ void *hk_api_realloc(void *p, size_t size) {
     /* In place while the block stays in the class the new size maps to
      * (small) or wastes at most half of the span (large). */
     if (s != NULL ? hk_size_class(size) == s->cls : size >= usable / 2) return p;
+  }
+  if (s == NULL) { /* large: in place, or moved inside the large box */
+    void *q = hk_large_realloc(p, hk_region_entry(p), size);
+    if (q != NULL) return q;
   }
   void *q = hk_api_malloc(size);
   if (q == NULL) return NULL; /* p is left untouched */

@@ -29,7 +29,7 @@
 #include "hakmem/alloc.h"
 #include "hakmem/core/lock.h"
 #include "hakmem/core/size_class.h"
-#include "hakmem/mid/mid.h"
+#include "hakmem/large/large.h"
 #include "hakmem/policy/policy.h"
 #include "hakmem/segment/segment.h"
 

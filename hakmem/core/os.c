@@ -16,6 +16,9 @@
 static hk_atomic_word g_page_size;
 static hk_atomic_word g_mmap_calls, g_munmap_calls, g_madvise_calls;
 static hk_atomic_word g_mapped_bytes, g_purged_bytes;
+/* Start of the last mapping made with an alignment above the page size:
+ * where the next such mapping is tried (just below it). */
+static hk_atomic_word g_align_hint;
 
 size_t hk_os_page_size(void) {
   size_t ps = hk_atomic_load_relaxed(&g_page_size);
@@ -148,12 +151,21 @@ static int os_reserve_aligned_impl(size_t size, size_t align, bool commit, void 
   int prot = commit ? PROT_READ | PROT_WRITE : PROT_NONE;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
   hk_atomic_add_relaxed(&g_mmap_calls, 1);
-  /* Try the exact size first: the kernel often hands out aligned addresses
-   * for 2 MiB-multiple requests, which saves the trimming munmaps. */
-  void *p = mmap(NULL, size, prot, flags, -1, 0);
+  /* Try the exact size first, at the aligned address just below the last
+   * aligned mapping (the kernel maps top-down, so that range is usually
+   * free and the hint is taken): no over-mapping and no trimming munmaps,
+   * which matters near an address-space limit. Without a hint (or when the
+   * kernel does not take it) the kernel's address is used if aligned. */
+  void *hint = NULL;
+  uintptr_t below = hk_atomic_load_relaxed(&g_align_hint);
+  if (align > ps && below > size + align + ((uintptr_t)1 << 30)) {
+    hint = (void *)hk_bits_align_down(below - size, align);
+  }
+  void *p = mmap(hint, size, prot, flags, -1, 0);
   if (p == MAP_FAILED) return errno == EINVAL ? EINVAL : ENOMEM;
   hk_atomic_add_relaxed(&g_mapped_bytes, size);
   if (hk_bits_is_aligned((uintptr_t)p, align)) {
+    if (align > ps) hk_atomic_store_relaxed(&g_align_hint, (uintptr_t)p);
     *out = p;
     return 0;
   }
@@ -167,6 +179,7 @@ static int os_reserve_aligned_impl(size_t size, size_t align, bool commit, void 
   size_t head = aligned - base, tail = over - head - size;
   if (head) os_munmap(p, head);
   if (tail) os_munmap((void *)(aligned + size), tail);
+  hk_atomic_store_relaxed(&g_align_hint, aligned);
   *out = (void *)aligned;
   return 0;
 }
@@ -253,6 +266,49 @@ int hk_os_purge(void *p, size_t size) {
   int rc = os_purge_impl(p, size);
   errno = saved;
   return rc;
+}
+
+#if defined(__linux__) && defined(MREMAP_DONTUNMAP)
+/* Whether mremap(MREMAP_DONTUNMAP) keeps the source mapped as this process
+ * sees it: probed once on two scratch pages (moving one, then asking mincore
+ * about the source). qemu-user 7.2 keeps the source mapped on the host but
+ * reports it unmapped and may hand the range out again, so moves are only
+ * used where the kernel's answer holds. 0 unknown, 1 usable, 2 not. */
+static hk_atomic_u32 g_move_state;
+
+static bool move_usable(void) {
+  uint32_t st = hk_atomic_load_acquire(&g_move_state);
+  if (st != 0) return st == 1;
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  bool ok = false;
+  char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m != MAP_FAILED) {
+    m[0] = 1;
+    unsigned char vec;
+    void *r = mremap(m, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, m + pg);
+    ok = r != MAP_FAILED && m[pg] == 1 && mincore(m, pg, &vec) == 0;
+    munmap(m, 2 * pg);
+  }
+  hk_atomic_store_release(&g_move_state, ok ? 1u : 2u);
+  return ok;
+}
+#endif
+
+int hk_os_move(void *from, size_t size, void *to) {
+  if (!page_aligned(from, size) || !page_aligned(to, size) || size == 0) return EINVAL;
+#if defined(__linux__) && defined(MREMAP_DONTUNMAP)
+  int saved = errno;
+  if (!move_usable()) {
+    errno = saved;
+    return ENOSYS;
+  }
+  void *r = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+  int rc = r == MAP_FAILED ? errno : 0;
+  errno = saved;
+  return rc;
+#else
+  return ENOSYS;
+#endif
 }
 
 int hk_os_release(void *p, size_t size) {

@@ -45,6 +45,13 @@ int hk_os_purge(void *p, size_t size);
 /* Unmaps [p, p+size) (the whole or part of a reservation). */
 int hk_os_release(void *p, size_t size);
 
+/* Moves the pages of [from, from+size) to [to, to+size), which must be
+ * mapped (that part of its mapping is replaced), without copying; the source
+ * stays mapped, reading as zero-filled pages (Linux: mremap with
+ * MREMAP_DONTUNMAP, 5.7+). Not a reserve/release: the counters do not
+ * change. EINVAL / ENOSYS where the OS cannot (the caller copies). */
+int hk_os_move(void *from, size_t size, void *to);
+
 /* Short name of an errno value returned by this layer ("ENOMEM", ...); never
  * allocates, unknown values give "error". */
 const char *hk_os_error_name(int err);

@@ -130,7 +130,7 @@ TEST(ApiOwns, SuperSlabHeaderIsNotOwned) {
 }
 
 TEST(ApiOwns, FreedLargeAndHugeBlocksAreNotOwned) {
-  void* keep = hak_malloc(100 * kKiB);  // keeps the large segment in use
+  void* keep = hak_malloc(100 * kKiB);  // keeps the large region in use
   void* large = hak_malloc(100 * kKiB);
   void* huge = hak_malloc(4 * kMiB);
   ASSERT_NE(keep, nullptr);

@@ -215,7 +215,7 @@ TEST(BadFreeDeathTest, ImmediateDoubleFreeOfMidBlock) {
 }
 
 TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
-  // The freed block needs a live neighbour in its 2 MiB large segment, so the
+  // The freed block needs a live neighbour in its large region, so the
   // segment stays in use after the first free and the second one is seen as
   // a double free. Consecutive blocks share a segment unless the first ends
   // one: take the first such pair.
@@ -234,7 +234,35 @@ TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
       }
     }
   }
-  ASSERT_NE(p, nullptr) << "no two 100 KiB blocks in one large segment";
+  ASSERT_NE(p, nullptr) << "no two 100 KiB blocks in one large region";
+  for (void* b : blocks) {
+    if (b != keep && b != p) free(b);
+  }
+  EXPECT_DEATH(
+      {
+        free(Launder(p));
+        free(Launder(p));
+      },
+      LargeDouble(p));
+  free(p);
+  free(keep);
+}
+
+TEST(BadFreeDeathTest, DoubleFreeOfCarvedHugeBlock) {
+  // 1..32 MiB blocks are carved from large regions that outlive them: a
+  // second free is a double free while the block before it is live. Take the
+  // first two blocks that are consecutive spans of one region.
+  std::vector<void*> blocks;
+  void *keep = nullptr, *p = nullptr;
+  for (int i = 0; i < 64 && p == nullptr; i++) {
+    blocks.push_back(malloc(3 * kMiB / 2));
+    ASSERT_EQ(hak_owns(blocks.back()), 1);
+    if (blocks.size() >= 2 && static_cast<char*>(blocks[blocks.size() - 2]) + 3 * kMiB / 2 == blocks.back()) {
+      keep = blocks[blocks.size() - 2];
+      p = blocks.back();
+    }
+  }
+  ASSERT_NE(p, nullptr) << "no two consecutive 1.5 MiB blocks";
   for (void* b : blocks) {
     if (b != keep && b != p) free(b);
   }
@@ -249,7 +277,7 @@ TEST(BadFreeDeathTest, DoubleFreeOfLargeBlock) {
 }
 
 TEST(BadFreeDeathTest, DoubleFreeOfHugeBlock) {
-  void* p = malloc(4 * kMiB);  // its own mapping, gone after the first free
+  void* p = malloc(40 * kMiB);  // above 32 MiB: its own mapping, gone after the first free
   ASSERT_EQ(hak_owns(p), 1);
   EXPECT_DEATH(
       {
@@ -343,19 +371,19 @@ TEST(BadFreeDeathTest, ReallocOfFreedMidBlock) {
 }
 
 TEST(BadFreeDeathTest, ReallocOfFreedHugeBlock) {
-  void* p = malloc(4 * kMiB);
+  void* p = malloc(40 * kMiB);  // its own mapping
   ASSERT_EQ(hak_owns(p), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
-        static_cast<void>(Launder(realloc(Launder(p), 5 * kMiB)));
+        static_cast<void>(Launder(realloc(Launder(p), 50 * kMiB)));
       },
       Unmapped("realloc", p, "huge allocation"));
   free(p);
 }
 
 TEST(BadFreeDeathTest, ReallocOfFreedLargeBlock) {
-  void* keep = malloc(100 * kKiB);  // keeps the large segment in use
+  void* keep = malloc(100 * kKiB);  // keeps the large region in use
   void* p = malloc(100 * kKiB);
   ASSERT_EQ(hak_owns(p), 1);
   EXPECT_DEATH(

@@ -14,7 +14,7 @@ namespace {
 
 TEST(CallocMlock, RecycledLargeSpansAreZeroed) {
   const size_t kSize = 200 * 1024;
-  // Keeps the large segment in use, so trim cannot simply unmap it.
+  // Keeps the large region in use, so trim cannot simply unmap it.
   void* pin = hak_malloc(kSize);
   ASSERT_NE(pin, nullptr);
   std::vector<void*> blocks;

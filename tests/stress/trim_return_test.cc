@@ -100,7 +100,7 @@ TEST(TrimReturn, TrimReleasesAtOnce) {
       << "only the current slab of each class may stay with this thread";
   EXPECT_EQ(hkt_stress_slabs_abandoned(), 0u);
   // What is still mapped beyond the start: the SuperSlabs of those current
-  // slabs (one each at most); no large segment (the spare is unmapped).
+  // slabs (one each at most); no large region (the spare is unmapped).
   EXPECT_LE(st3.os_mapped_bytes, st0.os_mapped_bytes + kSmallClasses * 2 * kMiB)
       << "mapped " << st0.os_mapped_bytes / kMiB << " MiB at start, " << st1.os_mapped_bytes / kMiB
       << " MiB full, " << st3.os_mapped_bytes / kMiB << " MiB after trim";
