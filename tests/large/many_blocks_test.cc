@@ -50,10 +50,12 @@ bool ThreadWorks() {
 }
 
 TEST(ManyBlocksTest, HundredThousandHugeBlocksNeedFewMappings) {
-#if defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
   // TSan adds mappings of its own for every mapping the process makes (950
-  // for 10,000 blocks, 1,212 after the frees): the count would measure it.
-  GTEST_SKIP() << "mapping counts under ThreadSanitizer are its own";
+  // for 10,000 blocks, 1,212 after the frees), and ASan's shadow of the
+  // regions stays split after they are unmapped (+12 after 10,000 blocks):
+  // the count would measure the sanitizer.
+  GTEST_SKIP() << "mapping counts under a sanitizer are its own";
 #endif
   hak_trim(0);
   std::vector<void*> blocks;
