@@ -39,13 +39,6 @@ size_t LogUniform(std::mt19937_64& rng, size_t lo, size_t hi) {
   return static_cast<size_t>(std::exp2(d(rng)));
 }
 
-hak_stats_t Stats() {
-  hak_stats_t st = {};
-  st.size = sizeof(st);
-  hak_stats_get(&st);
-  return st;
-}
-
 TEST(LargeTest, RandomModelKeepsEveryBlockIntact) {
   std::mt19937_64 rng(13);
   std::vector<Block> live;
@@ -56,7 +49,9 @@ TEST(LargeTest, RandomModelKeepsEveryBlockIntact) {
       size_t align = op == 3 ? (size_t{4096} << (rng() % 11)) : 0;  // 4 KiB .. 4 MiB
       void* p = align ? hak_aligned_alloc(align, size) : hak_malloc(size);
       ASSERT_NE(p, nullptr) << size;
-      if (align) ASSERT_EQ(reinterpret_cast<uintptr_t>(p) % align, 0u) << size << " aligned " << align;
+      if (align) {
+        ASSERT_EQ(reinterpret_cast<uintptr_t>(p) % align, 0u) << size << " aligned " << align;
+      }
       ASSERT_GE(hak_usable_size(p), size);
       Block b{static_cast<uint8_t*>(p), size, static_cast<uint8_t>(rng())};
       Stamp(b);

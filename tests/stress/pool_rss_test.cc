@@ -19,8 +19,12 @@
 //              (address space follows the high-water mark of held)
 //   RSS:       RSS - held - cached large bytes
 // After a warm-up (the first fifth of the samples) the samples are cut in
-// thirds: p75(last third) <= p75(first third) * 1.25 + 4 MiB (p75: the 75th
-// percentile). The large-span cache itself is checked against its
+// thirds: p75(last third) <= max(first third) * 1.25 + 4 MiB (p75: the 75th
+// percentile). The first third's maximum, not its p75: mapped bytes and the
+// footprint move in whole slabs and SuperSlabs (2 MiB), so a short run (1 M
+// items under QEMU) can sit at 0 for most of its first third and one
+// SuperSlab higher for most of its last -- what the first third has already
+// reached is the level the allocator may keep; creep is growth beyond it. The large-span cache itself is checked against its
 // documented bound (HAKMEM_LARGE_CACHE_BYTES) at every sample. RSS is
 // checked natively only (ASan/TSan and QEMU hold memory of their own). No
 // timing assertions.
@@ -161,8 +165,9 @@ void ExpectFlat(const std::vector<Sample> &s, F value, const char *what) {
   printf("%s: first third p75 %.1f MiB (max %.1f), last third p75 %.1f MiB (max %.1f)\n", what,
          first.first / double(kMiB), first.second / double(kMiB), last.first / double(kMiB),
          last.second / double(kMiB));
-  EXPECT_LE(last.first, first.first + first.first / 4 + 4 * kMiB)
-      << what << " grew from " << first.first / kMiB << " MiB to " << last.first / kMiB << " MiB";
+  EXPECT_LE(last.first, first.second + first.second / 4 + 4 * kMiB)
+      << what << " grew from " << first.second / kMiB << " MiB (first third's maximum) to " << last.first / kMiB
+      << " MiB (last third's p75)";
 }
 
 TEST(PoolRss, ProducerConsumerPoolStaysFlat) {
