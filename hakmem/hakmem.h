@@ -18,15 +18,6 @@ extern "C" {
 
 #define HAKMEM_VERSION "0.1.0"
 
-/* For GCC's -Wmaybe-uninitialized: the function looks at the address only,
- * never at the bytes it points to (so passing a fresh, unwritten block is
- * not a read of uninitialized memory). */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#define HAK_ADDRESS_ONLY(i) __attribute__((access(none, i)))
-#else
-#define HAK_ADDRESS_ONLY(i)
-#endif
-
 /* The malloc family under HAKMEM's own names (same contract as the C/POSIX
  * functions: errno = ENOMEM on failure, EINVAL for bad alignments). */
 void *hak_malloc(size_t size);
@@ -37,14 +28,14 @@ void *hak_reallocarray(void *p, size_t n, size_t size);
 int hak_posix_memalign(void **out, size_t alignment, size_t size);
 void *hak_aligned_alloc(size_t alignment, size_t size);
 void *hak_memalign(size_t alignment, size_t size);
-size_t hak_usable_size(const void *p) HAK_ADDRESS_ONLY(1);
+size_t hak_usable_size(const void *p);
 /* Returns free memory to the OS now; returns 1 if any memory was released. */
 int hak_trim(size_t pad);
 
 /* 1 if p points to the start of a block HAKMEM handed out and has not seen
  * freed (best effort for freed blocks), 0 otherwise. Never crashes on foreign
  * or garbage pointers. */
-int hak_owns(const void *p) HAK_ADDRESS_ONLY(1);
+int hak_owns(const void *p);
 
 /* Process-wide numbers, for programs, tests and benchmarks. Fields may be
  * added at the end; callers set .size = sizeof(hak_stats_t) first. */

@@ -130,7 +130,7 @@ TEST(BadFreeDeathTest, PointerIntoASuperSlabHeader) {
 
 TEST(BadFreeDeathTest, InteriorPointerOfTinyBlock) {
   void* p = malloc(64);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   void* inner = Offset(p, 8);
   EXPECT_DEATH(free(inner), Misaligned(inner, 64));
   void* p16 = malloc(16);
@@ -145,7 +145,7 @@ TEST(BadFreeDeathTest, InteriorPointerOfTinyBlock) {
 // twice later).
 TEST(BadFreeDeathTest, NeverAllocatedBlockOfOwnSlab) {
   void* p = malloc(64);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   void* slab_end = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(p) | 0xffff) - 63);
   ASSERT_EQ(hak_owns(slab_end), 0) << "the last block of the slab is not handed out yet";
   EXPECT_DEATH(free(Launder(slab_end)),
@@ -155,7 +155,7 @@ TEST(BadFreeDeathTest, NeverAllocatedBlockOfOwnSlab) {
 
 TEST(BadFreeDeathTest, InteriorPointerOfMidBlock) {
   void* p = malloc(3000);  // class 3072
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   void* inner = Offset(p, 16);
   EXPECT_DEATH(free(inner), Misaligned(inner, 3072));
   void* page = Offset(p, 2048);
@@ -165,7 +165,7 @@ TEST(BadFreeDeathTest, InteriorPointerOfMidBlock) {
 
 TEST(BadFreeDeathTest, InteriorPointerOfLargeBlock) {
   void* p = malloc(100 * kKiB);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   void* page = Offset(p, 4096);
   EXPECT_DEATH(free(page), LargeInterior(page));
   void* inner = Offset(p, 16);
@@ -175,7 +175,7 @@ TEST(BadFreeDeathTest, InteriorPointerOfLargeBlock) {
 
 TEST(BadFreeDeathTest, InteriorPointerOfHugeBlock) {
   void* p = malloc(4 * kMiB);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   void* page = Offset(p, 4096);
   EXPECT_DEATH(free(page),
                "hakmem: free\\(\\): invalid pointer \\(not the start of an "
@@ -189,7 +189,7 @@ TEST(BadFreeDeathTest, InteriorPointerOfHugeBlock) {
 TEST(BadFreeDeathTest, ImmediateDoubleFreeOfTinyBlock) {
   for (size_t size : {size_t{8}, size_t{64}, size_t{1024}}) {
     void* p = malloc(size);
-    ASSERT_EQ(hak_owns(p), 1);
+    ASSERT_EQ(hak_owns(Launder(p)), 1);
     EXPECT_DEATH(
         {
           free(Launder(p));
@@ -204,7 +204,7 @@ TEST(BadFreeDeathTest, ImmediateDoubleFreeOfTinyBlock) {
 
 TEST(BadFreeDeathTest, ImmediateDoubleFreeOfMidBlock) {
   void* p = malloc(5000);  // class 5120
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
@@ -278,7 +278,7 @@ TEST(BadFreeDeathTest, DoubleFreeOfCarvedHugeBlock) {
 
 TEST(BadFreeDeathTest, DoubleFreeOfHugeBlock) {
   void* p = malloc(40 * kMiB);  // above 32 MiB: its own mapping, gone after the first free
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
@@ -346,7 +346,7 @@ std::string ReallocFreed(const void* p) {
 TEST(BadFreeDeathTest, ReallocOfFreedTinyBlock) {
   for (size_t grow : {size_t{64}, size_t{200}, size_t{4000}}) {
     void* p = malloc(64);
-    ASSERT_EQ(hak_owns(p), 1);
+    ASSERT_EQ(hak_owns(Launder(p)), 1);
     EXPECT_DEATH(
         {
           free(Launder(p));
@@ -360,7 +360,7 @@ TEST(BadFreeDeathTest, ReallocOfFreedTinyBlock) {
 
 TEST(BadFreeDeathTest, ReallocOfFreedMidBlock) {
   void* p = malloc(5000);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
@@ -372,7 +372,7 @@ TEST(BadFreeDeathTest, ReallocOfFreedMidBlock) {
 
 TEST(BadFreeDeathTest, ReallocOfFreedHugeBlock) {
   void* p = malloc(40 * kMiB);  // its own mapping
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
@@ -385,7 +385,7 @@ TEST(BadFreeDeathTest, ReallocOfFreedHugeBlock) {
 TEST(BadFreeDeathTest, ReallocOfFreedLargeBlock) {
   void* keep = malloc(100 * kKiB);  // keeps the large region in use
   void* p = malloc(100 * kKiB);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   EXPECT_DEATH(
       {
         free(Launder(p));
@@ -417,7 +417,7 @@ TEST(BadFreeDeathTest, DoubleFreeByAnotherThread) {
 
 TEST(BadFreeDeathTest, DoubleDeleteOfTinyObject) {
   int* p = new int(1);
-  ASSERT_EQ(hak_owns(p), 1);
+  ASSERT_EQ(hak_owns(Launder(p)), 1);
   EXPECT_DEATH(
       {
         delete Launder(p);
