@@ -34,7 +34,7 @@
    HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
    HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,  HK_ROUTE_MID,   \
    HK_ROUTE_MID,  HK_ROUTE_MID}
-/* The empty thread: its pages have no free blocks, its rings are empty and
+/* The empty thread: its pages have no free blocks, its mid stacks are empty and
  * it owns nothing, so a thread's first malloc and free fall into the slow
  * paths, which set the thread up. The fast paths never write to it. */
 hk_thread_t hk_empty_thread = {.tiny = {.page = {[0 ... HK_TINY_GRANULES - 1] = &hk_tiny_no_page}},
@@ -79,6 +79,7 @@ static void thread_cache_init(hk_thread_t *t, uintptr_t token) {
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) t->own[c] = token | g_tag[c];
   hk_tiny_init(&t->tiny, g_meta, g_fast);
   t->l0.leftover = g_l0_leftover;
+  hk_mid_cache_init(&t->mid);
 }
 
 static void thread_exit(void *arg);
@@ -116,7 +117,7 @@ static void global_init(void) {
                            .count_sources = pol->stats_level >= HK_STATS_BOUNDARY,
                            .checked = (uint8_t)pol->check};
     /* Every tiny class lives on pages (the tiny front); the mid classes on
-     * slabs refilled in batches (the mid rings). */
+     * slabs refilled in batches (the mid stacks). */
     for (unsigned c = 0; c < HAK_TINY_CLASSES; c++) {
       seg.page_counted[c] = 1;
       seg.ss_uncounted[c] = g_meta[c] == HK_META_ULTRA;
@@ -244,7 +245,7 @@ static void fork_child(void) {
   hk_lock_reset(&g_init_lock);
   /* Only the forking thread lives on: the other threads' slabs become
    * abandoned so that the child can adopt them. Blocks that sat in their
-   * rings and magazines stay counted as in use (bounded by their sizes). */
+   * mid stacks and magazines stay counted as in use (bounded by their sizes). */
   hk_thread_t *self = hk_t_thread;
   hk_thread_t *t = g_threads;
   while (t != NULL) {

@@ -7,7 +7,7 @@
  * block start (one AND), the carved range (one compare, which also rejects
  * every pointer above 2^48) and an immediate double free (the page's list
  * head), pushes onto the page and counts the page's blocks down; a mid free
- * pushes onto the class's ring. Every other case — another thread's slab,
+ * pushes onto the class's stack. Every other case — another thread's slab,
  * a counted route, a large block, NULL, a bad pointer — goes to
  * hk_free_slow (alloc.c), which validates and reports. */
 #ifndef HAKMEM_FREE_FAST_H
@@ -22,23 +22,30 @@
 #include "hakmem/segment/segment.h"
 #include "hakmem/thread.h"
 
+/* The tiny route's free of p in slab s; false for the slow path. */
+HAK_INLINE bool hk_free_fast_tiny(hk_slab_t *s, void *p) {
+  int r = hk_tiny_free_fast(s, p);
+  if (HAK_LIKELY(r == HK_TINY_FREED)) return true;
+  if (r == HK_TINY_EMPTIED) {
+    hk_tiny_page_emptied(&hk_t_thread->tiny, s);
+    return true;
+  }
+  return false;
+}
+
 HAK_INLINE void hk_free_fast(void *p) {
   hk_slab_t *s = hk_seg_slab_fast(p);
   if (HAK_LIKELY(s != NULL)) {
     uintptr_t tok = hk_thread_token();
     uintptr_t own = hk_atomic_load_relaxed(&s->owner);
-    /* Leftover-mode L0 classes free onto their pages like the tiny route. */
-    if (HAK_LIKELY(own == tok) || (own == tok + HK_TAG_L0 && hk_t_thread->l0.leftover)) {
-      int r = hk_tiny_free_fast(s, p);
-      if (HAK_LIKELY(r == HK_TINY_FREED)) return;
-      if (r == HK_TINY_EMPTIED) {
-        hk_tiny_page_emptied(&hk_t_thread->tiny, s);
-        return;
-      }
+    if (HAK_LIKELY(own == tok)) {
+      if (HAK_LIKELY(hk_free_fast_tiny(s, p))) return;
     } else if (own == tok + HK_TAG_MID) {
       if (HAK_LIKELY(hk_mid_free_fast(&hk_t_thread->mid, s, p))) return;
     } else if (own == tok + HK_TAG_L0) {
-      if (HAK_LIKELY(hk_l0_free_fast(&hk_t_thread->l0, s, p))) return;
+      /* Leftover-mode L0 classes free onto their pages like the tiny route. */
+      hk_thread_t *t = hk_t_thread;
+      if (t->l0.leftover ? hk_free_fast_tiny(s, p) : hk_l0_free_fast(&t->l0, s, p)) return;
     }
   }
   hk_free_slow(p);

@@ -6,7 +6,7 @@
  * request's 8-byte granule, names the current page of its class; pop it (a
  * class on another route, or a thread not set up yet, finds a page with no
  * free blocks). Mid sizes
- * (<= 32 KiB): pop the class's ring. Everything else (malloc(0) included),
+ * (<= 32 KiB): pop the class's stack. Everything else (malloc(0) included),
  * and every miss, goes to hk_malloc_slow (alloc.c). */
 #ifndef HAKMEM_MALLOC_FAST_H
 #define HAKMEM_MALLOC_FAST_H

@@ -597,35 +597,29 @@ static void slab_drain_remote(hk_slab_t *s) {
   meta_reset(s);
 }
 
-/* Pops up to want blocks into *out; remote frees are drained first. */
-static uint32_t slab_take(hk_slab_t *s, uint32_t want, hk_block_t **out) {
+/* Takes up to want blocks into dst[0..n); remote frees are drained first.
+ * Free-list blocks are read (their links); blocks carved now are not
+ * touched at all (a mid block of up to 32 KiB stays cold until the program
+ * writes it). */
+static uint32_t slab_take(hk_slab_t *s, uint32_t want, void **dst) {
   if (hk_atomic_load_relaxed(&s->remote) != 0) slab_drain_remote(s);
-  hk_block_t *chain = *out;
   uint32_t n = 0;
   while (n < want && s->free != NULL) {
     hk_block_t *b = s->free;
     s->free = hk_block_next(b);
     hk_seg_link_check(s, b, s->free);
-    hk_block_set_next(b, chain);
-    chain = b;
-    n++;
+    dst[n++] = b;
   }
   uint32_t carved = hk_atomic_load_relaxed(&s->carved);
   if (n < want && carved < s->capacity) {
-    uint8_t *base = hk_slab_base(s);
+    uint8_t *p = hk_slab_base(s) + (size_t)carved * s->block_size;
     uint32_t take = s->capacity - carved;
     if (take > want - n) take = want - n;
-    for (uint32_t i = 0; i < take; i++) {
-      hk_block_t *b = (hk_block_t *)(base + (size_t)(carved + i) * s->block_size);
-      hk_block_set_next(b, chain);
-      chain = b;
-    }
+    for (uint32_t i = 0; i < take; i++, p += s->block_size) dst[n++] = p;
     slab_set_carved(s, carved + take);
-    n += take;
   }
   s->used += n;
   ss_live_add(s, (intptr_t)n);
-  *out = chain;
   return n;
 }
 
@@ -673,17 +667,15 @@ static hk_slab_t *scan_full(hk_seg_class_t *sc) {
   return NULL;
 }
 
-uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32_t want,
-                       hk_block_t **out) {
-  *out = NULL;
+uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32_t want, void **dst) {
+  uint32_t n = 0;
   for (;;) {
     hk_slab_t *s = sc->current;
     if (s != NULL) {
-      uint32_t n = slab_take(s, want, out);
-      if (n > 0) {
-        count_source(cls, HK_SRC_PAGE);
-        return n;
-      }
+      uint32_t got = slab_take(s, want - n, dst + n);
+      if (got > 0) count_source(cls, HK_SRC_PAGE);
+      n += got;
+      if (n == want) return n;
       sc->current = NULL; /* before the push: never current and full at once (fork) */
       s->list = HK_LIST_FULL;
       slab_list_push(&sc->full, s);
@@ -697,7 +689,7 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
     s = scan_full(sc);
     if (s == NULL) {
       s = pool_acquire(cls, owner);
-      if (s == NULL) return 0;
+      if (s == NULL) return n;
       sc->nslabs++;
     } else {
       count_source(cls, HK_SRC_FULL_SCAN);

@@ -266,11 +266,13 @@ HAK_INLINE void hk_seg_meta_flush(hk_slab_t *s) {
   hk_atomic_add_relaxed(hk_seg_live_counter(s), (uintptr_t)(intptr_t)d);
 }
 
-/* alloc_slow_from_class: takes up to `want` blocks of class cls for the owner
- * as a NULL-terminated chain in *out; returns how many (0 only when the OS is
- * out of memory). Drains remote frees before popping any free list. */
-uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32_t want,
-                       hk_block_t **out);
+/* alloc_slow_from_class for the block caches (mid): takes `want` blocks of
+ * class cls for the owner into dst[0..n) and returns n, fewer than want
+ * only when the OS is out of memory. A refill takes as many of the thread's
+ * slabs as it needs (a 32 KiB class has 2 blocks per slab), each drained of
+ * remote frees before its free list is popped; blocks carved for it are not
+ * touched. */
+uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32_t want, void **dst);
 
 /* Returns one block to its slab on the owner's side (s->owner == owner).
  * Calls page_becomes_empty (slab back to the pool) when the slab's last block

@@ -53,8 +53,8 @@ uint32_t hkt_owner_nslabs(const hkt_owner *o, unsigned cls);
 /* Base address of the owner's current slab of class cls, or NULL. */
 void *hkt_owner_current(const hkt_owner *o, unsigned cls);
 
-/* hk_seg_refill(want) for class cls; the chain is stored in out[0..n) (at
- * most `want` entries; out must have room for want). Returns n. */
+/* hk_seg_refill(want) for class cls: the blocks are stored in out[0..n)
+ * (out must have room for want). Returns n. */
 uint32_t hkt_refill(hkt_owner *o, unsigned cls, uint32_t want, void **out);
 
 /* hk_seg_free_local for p, which must be a block of a slab owned by o:
