@@ -210,6 +210,7 @@ static void thread_exit(void *arg) {
   hk_thread_t *t = (hk_thread_t *)arg;
   hk_t_thread = &hk_empty_thread;
   t_exited = true;
+  hk_seg_batch_flush(&t->remote);
   hk_l0_flush(&t->l0, &t->tiny);
   hk_tiny_release(&t->tiny);
   hk_mid_cache_release(&t->mid);
@@ -251,6 +252,7 @@ static void fork_child(void) {
   while (t != NULL) {
     hk_thread_t *next = t->next_all;
     if (t != self) {
+      hk_seg_batch_flush(&t->remote); /* its pending remote frees are the child's too */
       hk_tiny_abandon_after_fork(&t->tiny);
       for (unsigned c = 0; c < HAK_MID_CLASSES; c++) hk_seg_class_abandon_after_fork(&t->mid.seg[c]);
       /* Unlinked and never reused (its slabs' states are unknown). */
@@ -340,6 +342,7 @@ void *hk_malloc_slow(size_t size) {
   unsigned event;
   void *p;
   if (HAK_LIKELY(t != NULL)) {
+    if (t->remote.slab != NULL) hk_seg_batch_flush(&t->remote);
     p = alloc_on(t, size, cls, &event);
     count_malloc(t, cls, event, p != NULL);
   } else {
@@ -453,6 +456,16 @@ void hk_free_slow(void *p) {
     }
     not_ours("free", p, e);
   }
+  hk_free_slab(s, p);
+}
+
+void hk_free_slab(hk_slab_t *s, void *p) {
+  /* The page map's answer for a pointer above 2^48 may be an aliased
+   * granule's slab: the exact lookup decides. */
+  if (HAK_UNLIKELY((uintptr_t)p - (uintptr_t)hk_slab_base(s) >= HAK_SLAB_SIZE)) {
+    hk_free_slow(p);
+    return;
+  }
   checked_slab("free", p, s);
   if (g_checked) checked_free("free", s, p);
   uintptr_t owner = hk_owner_token(hk_atomic_load_relaxed(&s->owner));
@@ -468,10 +481,14 @@ void hk_free_slow(void *p) {
     }
     hk_unlock(&g_late_lock);
   } else {
-    /* Not a byte of s after the push: the owner may drain, empty and
-     * release the slab (another class may take it) at once. */
+    /* Another thread's slab (or nobody's): into the thread's batch (a
+     * thread that only frees gets its record here). Without a record, a
+     * direct push, after which not a byte of s is read: the owner may
+     * drain, empty and release the slab at once. */
     unsigned cls = s->cls;
-    hk_seg_free_remote(s, p);
+    if (t == &hk_empty_thread) t = thread_get_slow();
+    if (HAK_LIKELY(t != NULL)) hk_seg_batch_free(&t->remote, s, p);
+    else hk_seg_free_remote(s, p);
     count_remote(cls);
   }
 }
@@ -652,12 +669,22 @@ int hk_api_trim(size_t pad) {
   (void)pad;
   hk_thread_t *t = hk_t_thread;
   if (t != &hk_empty_thread) {
+    hk_seg_batch_flush(&t->remote);
     hk_l0_flush(&t->l0, &t->tiny);
     hk_tiny_sync(&t->tiny);
     hk_mid_flush(&t->mid);
   }
   size_t released = hk_seg_trim() + hk_large_trim();
   return released > 0;
+}
+
+void hk_api_remote_batched(uint64_t *out) {
+  hk_lock(&g_threads_lock);
+  for (hk_thread_t *t = g_threads; t != NULL; t = t->next_all) {
+    const hk_slab_t *s = t->remote.slab;
+    if (s != NULL) out[s->cls] += t->remote.n;
+  }
+  hk_unlock(&g_threads_lock);
 }
 
 void hk_api_stats(hak_stats_t *out) {

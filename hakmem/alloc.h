@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hakmem/hakmem.h"
 
@@ -23,6 +24,10 @@
  * free the inline fast paths do not finish. */
 void *hk_malloc_slow(size_t size);
 void hk_free_slow(void *p);
+/* hk_free_slow for p in slab s (the page map's answer for p): another
+ * thread's slab, a counted route, a full cache, a bad pointer. */
+struct hk_slab;
+void hk_free_slab(struct hk_slab *s, void *p);
 
 void *hk_api_malloc(size_t size); /* the fast path, out of line (internal callers) */
 void hk_api_free(void *p);
@@ -38,6 +43,10 @@ size_t hk_api_usable_size(const void *p);
 int hk_api_trim(size_t pad);
 int hk_api_owns(const void *p);
 void hk_api_stats(hak_stats_t *out);
+/* Adds the blocks pending in every thread's remote-free batch to
+ * out[class] (HAK_SMALL_CLASSES entries): freed, not yet on their slabs'
+ * remote queues. Exact only while the threads are stopped (tests). */
+void hk_api_remote_batched(uint64_t *out);
 void hk_api_front_stats(hak_front_stats_t *out);
 void hk_api_stats_print(int fd);
 

@@ -7,9 +7,10 @@
  * block start (one AND), the carved range (one compare, which also rejects
  * every pointer above 2^48) and an immediate double free (the page's list
  * head), pushes onto the page and counts the page's blocks down; a mid free
- * pushes onto the class's stack. Every other case — another thread's slab,
- * a counted route, a large block, NULL, a bad pointer — goes to
- * hk_free_slow (alloc.c), which validates and reports. */
+ * pushes onto the class's stack. Every other case of a slab — another
+ * thread's slab, a counted route, a full cache, a bad pointer into a slab —
+ * goes to hk_free_slab, and a large block, NULL or a pointer outside every
+ * slab to hk_free_slow (alloc.c), which validate and report. */
 #ifndef HAKMEM_FREE_FAST_H
 #define HAKMEM_FREE_FAST_H
 
@@ -47,6 +48,8 @@ HAK_INLINE void hk_free_fast(void *p) {
       hk_thread_t *t = hk_t_thread;
       if (t->l0.leftover ? hk_free_fast_tiny(s, p) : hk_l0_free_fast(&t->l0, s, p)) return;
     }
+    hk_free_slab(s, p); /* another owner's slab, a counted route, a full cache, a bad pointer */
+    return;
   }
   hk_free_slow(p);
 }

@@ -108,8 +108,9 @@ static hk_slab_t *g_empty[HAK_SMALL_CLASSES];     /* dirty EMPTY slots, LIFO (se
 static uint32_t g_empty_dirty[HAK_SMALL_CLASSES]; /* of those, not purged */
 static hk_slab_t *g_abandoned[HAK_SMALL_CLASSES]; /* owner exited, blocks live */
 static hk_superslab_t *g_unused_list;             /* SuperSlabs with UNUSED slots */
-static hk_superslab_t *g_lru_head, *g_lru_tail;   /* fully empty, purged */
+static hk_superslab_t *g_lru_head, *g_lru_tail;   /* fully empty (see superslab_retire_locked) */
 static uint32_t g_lru_count;
+static uint32_t g_lru_dirty;                       /* of those, not purged yet */
 static hk_superslab_t *g_all;                     /* mapped, not in the LRU */
 static hk_seg_config_t g_cfg = {.lru_max = 4, .dirty_empty_max = 4};
 /* HK_SRC_* per class; relaxed atomics, counted only when configured. */
@@ -378,6 +379,8 @@ static void empty_recount_hot_locked(void) {
   }
 }
 
+static void superslab_purge(hk_superslab_t *ss);
+
 static void empty_decay_locked(void) {
   uint64_t now = now_ms();
   if (now < g_empty_tick_ms) return;
@@ -389,19 +392,65 @@ static void empty_decay_locked(void) {
     g_empty_reuse[1][c] = g_empty_reuse[0][c];
     g_empty_reuse[0][c] = 0;
   }
+  for (hk_superslab_t *ss = g_lru_head; ss != NULL && g_lru_dirty > 0; ss = ss->next) {
+    if (!ss->lru_dirty) continue;
+    if (ss->lru_aged) superslab_purge(ss);
+    else ss->lru_aged = 1;
+  }
   g_empty_tick_ms = now + HK_EMPTY_PURGE_DELAY_MS;
 }
 
-/* A SuperSlab whose last ACTIVE slab went away: purge it and park it in the
- * LRU; unmap the least recently emptied one beyond the LRU bound. */
+/* Purges every dirty slab of a SuperSlab in the LRU, one madvise per run of
+ * adjacent dirty slabs. */
+static void superslab_purge(hk_superslab_t *ss) {
+  for (unsigned i = 1; i < HK_SS_SLABS;) {
+    if (!ss->slabs[i].dirty) {
+      i++;
+      continue;
+    }
+    unsigned j = i;
+    while (j < HK_SS_SLABS && ss->slabs[j].dirty) j++;
+    if (hk_os_purge(hk_slab_base(&ss->slabs[i]), (size_t)(j - i) * HAK_SLAB_SIZE) == 0) {
+      for (unsigned k = i; k < j; k++) ss->slabs[k].dirty = 0;
+    }
+    i = j;
+  }
+  if (ss->lru_dirty) {
+    ss->lru_dirty = ss->lru_aged = 0;
+    g_lru_dirty--;
+  }
+}
+
+static void lru_unlink_locked(hk_superslab_t *ss) {
+  if (g_lru_tail == ss) g_lru_tail = ss->prev;
+  ss_list_remove(&g_lru_head, ss);
+  g_lru_count--;
+  ss->in_lru = 0;
+  if (ss->lru_dirty) {
+    ss->lru_dirty = ss->lru_aged = 0;
+    g_lru_dirty--;
+  }
+}
+
+/* A SuperSlab whose last ACTIVE slab went away parks in the LRU (unmapped
+ * beyond the LRU bound, least recently emptied first). Its slabs are not
+ * purged at once: a producer whose consumer frees in allocation order
+ * empties whole SuperSlabs and needs them again within milliseconds (purged
+ * at once, 8 KiB cross-thread frees made one madvise and 16 page faults per
+ * 8 blocks). At most HK_LRU_DIRTY_MAX SuperSlabs stay dirty (the oldest
+ * dirty one is purged beyond that), and a dirty one is purged by the second
+ * decay tick after its retirement, like an idle hot slab. */
+#define HK_LRU_DIRTY_MAX 4u
+
 static void superslab_retire_locked(hk_superslab_t *ss) {
+  bool dirty = false;
   for (unsigned i = 1; i < HK_SS_SLABS; i++) {
     hk_slab_t *s = &ss->slabs[i];
     if (s->state == HK_SLAB_EMPTY) {
       empty_unlink(s);
       g_st.slabs_empty--;
     }
-    slab_purge(s);
+    dirty |= s->dirty != 0;
     s->state = HK_SLAB_UNUSED;
   }
   ss->unused = HK_SS_SLABS - 1;
@@ -414,11 +463,18 @@ static void superslab_retire_locked(hk_superslab_t *ss) {
   ss_list_push(&g_lru_head, ss);
   if (g_lru_tail == NULL) g_lru_tail = ss;
   g_lru_count++;
+  if (dirty) {
+    ss->lru_dirty = 1;
+    ss->lru_aged = 0;
+    if (++g_lru_dirty > HK_LRU_DIRTY_MAX) {
+      hk_superslab_t *old = g_lru_tail;
+      while (!old->lru_dirty) old = old->prev;
+      superslab_purge(old);
+    }
+  }
   while (g_lru_count > g_cfg.lru_max) {
     hk_superslab_t *old = g_lru_tail;
-    g_lru_tail = old->prev;
-    ss_list_remove(&g_lru_head, old);
-    g_lru_count--;
+    lru_unlink_locked(old);
     superslab_unmap(old);
   }
 }
@@ -426,10 +482,7 @@ static void superslab_retire_locked(hk_superslab_t *ss) {
 static hk_superslab_t *lru_pop_locked(void) {
   hk_superslab_t *ss = g_lru_head;
   if (ss == NULL) return NULL;
-  if (g_lru_tail == ss) g_lru_tail = ss->prev;
-  ss_list_remove(&g_lru_head, ss);
-  g_lru_count--;
-  ss->in_lru = 0;
+  lru_unlink_locked(ss);
   return ss;
 }
 
@@ -595,6 +648,24 @@ static void slab_drain_remote(hk_slab_t *s) {
   s->used -= n;
   ss_live_add(s, -(intptr_t)n);
   meta_reset(s);
+}
+
+void hk_seg_batch_flush(hk_seg_batch_t *b) {
+  hk_slab_t *s = b->slab;
+  if (s == NULL) return;
+  hk_block_t *head = b->head, *tail = b->tail;
+  b->slab = NULL;
+  b->head = b->tail = NULL;
+  b->n = 0;
+  uintptr_t old = hk_atomic_load_relaxed(&s->remote);
+  do {
+    hk_block_set_next(tail, (hk_block_t *)old);
+  } while (!hk_atomic_cas_weak_release(&s->remote, &old, (uintptr_t)head));
+}
+
+void hk_seg_batch_double_free(const hk_slab_t *s, const void *p) {
+  hk_fatal("free(): double free of %p by another thread (block size %u, slab %p)", p, (unsigned)s->block_size,
+           (void *)hk_slab_base(s));
 }
 
 /* Takes up to want blocks into dst[0..n); remote frees are drained first.

@@ -153,7 +153,9 @@ typedef struct hk_superslab {
   struct hk_superslab *all_next, *all_prev; /* every mapped SuperSlab outside the LRU */
   uint8_t in_lru;
   uint8_t on_unused_list;
-  uint8_t pad_[6];
+  uint8_t lru_dirty; /* in the LRU and not purged yet (see segment.c) */
+  uint8_t lru_aged;  /* ... and a decay tick has seen it so */
+  uint8_t pad_[4];
   /* Sum of `used` over the slabs (blocks outside their slabs), updated with
    * them by every owner; not maintained for ss_uncounted classes. */
   hk_atomic_word live_blocks;
@@ -303,6 +305,10 @@ void hk_seg_page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s);
 /* Brings every page of the set up to date (trim, statistics). */
 void hk_seg_class_sync(hk_seg_class_t *sc);
 
+/* Reports block p of slab s freed twice in a row by a thread that does not
+ * own s, and aborts. */
+HAK_NORETURN void hk_seg_batch_double_free(const hk_slab_t *s, const void *p);
+
 /* Frees a block of a slab owned by another thread (or by nobody). */
 HAK_INLINE void hk_seg_free_remote(hk_slab_t *s, void *p) {
   hk_block_t *b = (hk_block_t *)p;
@@ -310,6 +316,45 @@ HAK_INLINE void hk_seg_free_remote(hk_slab_t *s, void *p) {
   do {
     hk_block_set_next(b, (hk_block_t *)head);
   } while (!hk_atomic_cas_weak_release(&s->remote, &head, (uintptr_t)b));
+}
+
+/* A thread's pending remote frees: blocks of one slab that another thread
+ * (or nobody) owns, linked through the blocks, published on the slab's
+ * remote queue with one CAS when a free goes to another slab, when
+ * HK_SEG_BATCH_MAX blocks are pending, or when the thread flushes (its
+ * slow paths, trim, exit). A consumer thread freeing a producer's blocks in
+ * allocation order pays one CAS -- one transfer of the slab's remote line --
+ * per batch instead of per block. Pending blocks stay counted as in use, so
+ * the slab cannot be released under them. */
+#define HK_SEG_BATCH_MAX 64u
+
+typedef struct hk_seg_batch {
+  hk_slab_t *slab;   /* NULL: nothing pending */
+  hk_block_t *head;  /* newest */
+  hk_block_t *tail;  /* oldest; linked to the queue's head at the flush */
+  uint32_t n;
+} hk_seg_batch_t;
+
+/* Publishes the pending blocks (one CAS); b is empty afterwards. No byte of
+ * the slab is read after the CAS. */
+void hk_seg_batch_flush(hk_seg_batch_t *b);
+
+/* Frees block p of slab s (owned by another thread or by nobody) into the
+ * batch; an immediate double free of the same block is fatal. */
+HAK_INLINE void hk_seg_batch_free(hk_seg_batch_t *b, hk_slab_t *s, void *p) {
+  hk_block_t *blk = (hk_block_t *)p;
+  if (HAK_LIKELY(b->slab == s && b->n < HK_SEG_BATCH_MAX)) {
+    if (HAK_UNLIKELY(blk == b->head)) hk_seg_batch_double_free(s, p);
+    hk_block_set_next(blk, b->head);
+    b->head = blk;
+    b->n++;
+    return;
+  }
+  if (b->slab != NULL) hk_seg_batch_flush(b);
+  hk_block_set_next(blk, NULL);
+  b->slab = s;
+  b->head = b->tail = blk;
+  b->n = 1;
 }
 
 /* Thread exit: returns every slab of the class; slabs still holding live

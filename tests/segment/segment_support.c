@@ -78,6 +78,19 @@ bool hkt_free_remote(void *p) {
   return true;
 }
 
+static _Thread_local hk_seg_batch_t t_batch;
+
+bool hkt_batch_free(void *p) {
+  hk_slab_t *s = hk_seg_slab_of(p);
+  if (s == NULL) return false;
+  hk_seg_batch_free(&t_batch, s, p);
+  return true;
+}
+
+void hkt_batch_flush(void) { hk_seg_batch_flush(&t_batch); }
+
+uint32_t hkt_batch_pending(void) { return t_batch.n; }
+
 bool hkt_slab_info(const void *p, hkt_slab_info_t *out) {
   hk_slab_t *s = hk_seg_slab_of(p);
   if (s == NULL) return false;
@@ -131,6 +144,12 @@ void hkt_stats(hkt_seg_stats_t *out) {
   out->slabs_empty = st.slabs_empty;
   out->slabs_abandoned = st.slabs_abandoned;
   out->slabs_adopted = st.slabs_adopted;
+}
+
+uint64_t hkt_os_purged_bytes(void) {
+  hk_os_stats_t st;
+  hk_os_stats_get(&st);
+  return st.purged_bytes;
 }
 
 uint64_t hkt_os_mapped_bytes(void) {

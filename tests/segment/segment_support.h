@@ -57,6 +57,14 @@ void *hkt_owner_current(const hkt_owner *o, unsigned cls);
  * (out must have room for want). Returns n. */
 uint32_t hkt_refill(hkt_owner *o, unsigned cls, uint32_t want, void **out);
 
+/* A remote-free batch (hk_seg_batch_t) for the calling thread's tests:
+ * hkt_batch_free is hk_seg_batch_free for p (false if p is in no slab),
+ * hkt_batch_flush publishes it, hkt_batch_pending says how many blocks wait
+ * in it. One batch per thread (thread-local). */
+bool hkt_batch_free(void *p);
+void hkt_batch_flush(void);
+uint32_t hkt_batch_pending(void);
+
 /* hk_seg_free_local for p, which must be a block of a slab owned by o:
  * returns false (and changes nothing) if p's slab is not o's. */
 bool hkt_free_local(hkt_owner *o, void *p);
@@ -109,6 +117,8 @@ void hkt_stats(hkt_seg_stats_t *out);
 
 /* OS layer: bytes currently mapped by HAKMEM (registry leaves included). */
 uint64_t hkt_os_mapped_bytes(void);
+/* OS layer: bytes purged (madvise) since start. */
+uint64_t hkt_os_purged_bytes(void);
 
 size_t hkt_trim(void);                                          /* hk_seg_trim */
 int hkt_check(void);                                            /* hk_seg_check */

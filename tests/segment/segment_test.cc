@@ -402,6 +402,47 @@ TEST_F(SegmentTest, LruOfEmptySuperSlabsIsBounded) {
   EXPECT_EQ(st.superslabs_cached, 0u);
 }
 
+// A SuperSlab that empties parks in the LRU with its pages: a producer whose
+// consumer frees in allocation order empties whole SuperSlabs and needs
+// them back at once (purging them at retirement cost a madvise and a page
+// fault per page each round). At most 4 stay unpurged (the oldest is purged
+// beyond that; the decay purges idle ones), and trim purges or unmaps them.
+TEST_F(SegmentTest, RetiredSuperSlabKeepsItsPagesUntilDecayOrTrim) {
+  hkt_configure(/*lru_max=*/8, /*dirty_empty_max=*/4);
+  hkt_owner *o = NewOwner();
+  const unsigned usable = hkt_slabs_per_ss() - 1;
+  std::vector<void *> blocks;
+  for (unsigned i = 0; i < usable; i++) {
+    std::vector<void *> v = Refill(o, kC32768, 2);
+    ASSERT_EQ(v.size(), 2u);
+    blocks.insert(blocks.end(), v.begin(), v.end());
+  }
+  void *ss = SuperSlabOf(blocks[0]);
+  // The slabs that empty one by one follow the slab policy (beyond the
+  // class's reserve they are purged: this class only frees); the current
+  // slab's release then retires the SuperSlab, which purges nothing more.
+  FreeAll(o, blocks);
+  const uint64_t purged0 = hkt_os_purged_bytes();
+  hkt_owner_release_all(o);
+  hkt_seg_stats_t st = Stats();
+  ASSERT_EQ(st.superslabs_cached, 1u);
+  EXPECT_EQ(hkt_os_purged_bytes(), purged0) << "a retired SuperSlab was purged at once";
+  // Reused as it is: the same SuperSlab, no new mapping.
+  const uint64_t mapped = hkt_os_mapped_bytes();
+  std::vector<void *> v = Refill(o, kC64, 1);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(SuperSlabOf(v[0]), ss);
+  EXPECT_EQ(hkt_os_mapped_bytes(), mapped);
+  FreeAll(o, v);
+  hkt_owner_release_all(o);
+  // Trim gives everything back.
+  hkt_trim();
+  st = Stats();
+  EXPECT_EQ(st.superslabs_cached, 0u);
+  EXPECT_EQ(st.superslabs_live, 0u);
+  EXPECT_EQ(hkt_check(), 0);
+}
+
 TEST_F(SegmentTest, ReleaseWithoutLiveBlocksReturnsSlabsNotAbandons) {
   hkt_owner *o = NewOwner();
   std::vector<void *> a = Refill(o, kC128, 100);
@@ -568,6 +609,54 @@ TEST_F(SegmentTest, RemoteFreesAreDrainedByTheOwnersRefill) {
   hkt_owner_release_all(o);
   EXPECT_EQ(Stats().slabs_abandoned, 0u);
   EXPECT_EQ(Stats().slabs_active, 0u);
+}
+
+// A thread freeing another owner's blocks batches them per slab: one CAS
+// publishes a run of frees into one slab; a free into another slab, the
+// batch bound or an explicit flush publishes what is pending.
+TEST_F(SegmentTest, RemoteFreesAreBatchedPerSlab) {
+  hkt_owner *o = NewOwner();
+  const uint32_t cap = hkt_class_capacity(kC512);  // 128 per slab
+  std::vector<void *> a = Refill(o, kC512, cap);
+  std::vector<void *> b = Refill(o, kC512, 10);  // a second slab
+  ASSERT_EQ(a.size(), cap);
+  ASSERT_EQ(b.size(), 10u);
+  void *slab_a = SlabBase(a[0]), *slab_b = SlabBase(b[0]);
+  ASSERT_NE(slab_a, slab_b);
+
+  std::thread t([&] {
+    for (size_t i = 0; i < 40; i++) ASSERT_TRUE(hkt_batch_free(a[i]));
+    // Pending in the batch: the slab's queue is still empty.
+    EXPECT_EQ(hkt_batch_pending(), 40u);
+    EXPECT_EQ(hkt_slab_remote_count(slab_a), 0u);
+    // Another slab: the pending run is published (one push of 40).
+    ASSERT_TRUE(hkt_batch_free(b[0]));
+    EXPECT_EQ(hkt_slab_remote_count(slab_a), 40u);
+    EXPECT_EQ(hkt_batch_pending(), 1u);
+    hkt_batch_flush();
+    EXPECT_EQ(hkt_batch_pending(), 0u);
+    EXPECT_EQ(hkt_slab_remote_count(slab_b), 1u);
+    // The bound: a run of more than HK_SEG_BATCH_MAX (64) frees into one
+    // slab is published in pieces of at most 64.
+    for (size_t i = 40; i < cap; i++) ASSERT_TRUE(hkt_batch_free(a[i]));
+    EXPECT_LE(hkt_batch_pending(), 64u);
+    EXPECT_EQ(hkt_slab_remote_count(slab_a) + hkt_batch_pending(), cap);
+    hkt_batch_flush();
+  });
+  t.join();
+  EXPECT_EQ(hkt_slab_remote_count(slab_a), cap);
+  hkt_slab_info_t in = Info(slab_a);
+  EXPECT_EQ(in.used, cap) << "batched blocks stay counted in use until the owner drains them";
+  EXPECT_EQ(hkt_check(), 0);
+  b.erase(b.begin());
+  FreeAll(o, b);
+  // The owner exits with slab_a full of remote frees: a trim drains the
+  // abandoned slab, finds every block back and releases it (the fixture
+  // checks that nothing is left).
+  hkt_owner_release_all(o);
+  hkt_trim();
+  EXPECT_EQ(Stats().slabs_active, 0u);
+  EXPECT_EQ(hkt_check(), 0);
 }
 
 TEST_F(SegmentTest, RemoteFreesOfAFullSlabMakeItUsableAgain) {
@@ -845,6 +934,19 @@ TEST_F(SegmentDeathTest, OverFreeOfASlabIsFatal) {
         hkt_free_local(o, p[1]);  // the slab has no block out any more
       },
       "hakmem: free\\(\\): pointer 0x[0-9a-f]+: .*double free");
+}
+
+TEST_F(SegmentDeathTest, RemoteDoubleFreeIntoABatchIsFatal) {
+  hkt_owner *o = NewOwner();
+  std::vector<void *> a = Refill(o, kC64, 2);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_DEATH(
+      {
+        hkt_batch_free(a[1]);
+        hkt_batch_free(a[1]);
+      },
+      "double free of 0x[0-9a-f]+ by another thread \\(block size 64, slab 0x[0-9a-f]+\\)");
+  FreeAll(o, a);
 }
 
 TEST_F(SegmentDeathTest, MoreRemoteFreesThanBlocksInUseIsFatal) {

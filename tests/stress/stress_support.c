@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "hakmem/alloc.h"
 #include "hakmem/policy/policy.h"
 #include "hakmem/segment/segment.h"
 
@@ -61,6 +62,7 @@ void hkt_stress_census(hkt_stress_census_t *out) {
   out->mismatched_superslabs = c.mismatched_superslabs;
   out->counters_maintained = c.counters_maintained;
   count_remote_pending(out);
+  hk_api_remote_batched(out->remote_pending); /* freed into a thread's batch, not yet queued */
 }
 
 uint64_t hkt_stress_policy_value(const char *name) {

@@ -25,13 +25,13 @@ uint64_t hkt_stress_slabs_empty(void);
 
 /* hk_seg_census() plus what it counts as in use without being with the
  * program: blocks freed by other threads and still waiting in their slab's
- * remote queue (counted in the slab's `used` until its owner, a trim or an
- * adoption drains them). At a quiescent point, for class c:
+ * remote queue or in the freeing thread's batch (counted in the slab's
+ * `used` until its owner, a trim or an adoption drains them). At a quiescent point, for class c:
  *   used[c] == blocks the program holds + blocks in thread caches
  *              + remote_pending[c]. */
 typedef struct hkt_stress_census {
   uint64_t used[HKT_STRESS_CLASSES];           /* exact count of ACTIVE slabs, per class */
-  uint64_t remote_pending[HKT_STRESS_CLASSES]; /* blocks in remote queues, per class */
+  uint64_t remote_pending[HKT_STRESS_CLASSES]; /* blocks in remote queues and batches */
   uint64_t live_blocks;                        /* sum of the SuperSlabs' live_blocks */
   uint64_t used_total;                         /* sum of used[] */
   uint64_t superslabs;                         /* SuperSlabs found in the region registry */

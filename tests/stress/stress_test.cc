@@ -210,8 +210,11 @@ TEST(Stress, ThreadsAllocateFreeAndSwapAcrossRounds) {
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < P.threads; t++) threads.emplace_back(Worker, t, round, std::cref(P));
     for (auto &t : threads) t.join();
-    // Every worker ran its thread-exit path before join returned.
-    EXPECT_EQ(Stats().threads_live, base.threads_live) << "after round " << round;
+    // Every worker ran its thread-exit path before join returned. The main
+    // thread may have a record of its own by now: it frees the workers'
+    // blocks, and a thread freeing into another thread's slab gets one (its
+    // remote-free batch lives there).
+    EXPECT_LE(Stats().threads_live, base.threads_live + 1) << "after round " << round;
     // Half of the shared blocks survive into the next round (none after the
     // last one); the main thread frees the others (remote frees into slabs
     // of exited threads).
@@ -225,7 +228,7 @@ TEST(Stress, ThreadsAllocateFreeAndSwapAcrossRounds) {
 
   hak_trim(0);
   const hak_stats_t end = Stats();
-  EXPECT_EQ(end.threads_live, base.threads_live);
+  EXPECT_LE(end.threads_live, base.threads_live + 1);
   EXPECT_EQ(end.large_live, base.large_live) << "large allocations leaked";
   EXPECT_EQ(end.large_live_bytes, base.large_live_bytes);
   // Exited threads' slabs must have come back once all their blocks did:
