@@ -104,6 +104,7 @@ unsigned hk_region_released_kind(const void *p, uintptr_t e) {
 /* ---- shared pool ----------------------------------------------------- */
 
 static hk_lock_t g_pool_lock;
+static void pool_lock(void);
 static hk_slab_t *g_empty[HAK_SMALL_CLASSES];     /* dirty EMPTY slots, LIFO (see below) */
 static uint32_t g_empty_dirty[HAK_SMALL_CLASSES]; /* of those, not purged */
 static hk_slab_t *g_abandoned[HAK_SMALL_CLASSES]; /* owner exited, blocks live */
@@ -122,7 +123,7 @@ static struct {
 static void empty_recount_hot_locked(void);
 
 void hk_seg_configure(const hk_seg_config_t *cfg) {
-  hk_lock(&g_pool_lock);
+  pool_lock();
   g_cfg = *cfg;
   empty_recount_hot_locked(); /* the reserve may have changed */
   hk_unlock(&g_pool_lock);
@@ -336,6 +337,16 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The clock as read just before the pool lock was last taken: the decay
+ * tick needs the time, and no clock read happens under the lock. */
+static uint64_t g_pool_now_ms;
+
+static void pool_lock(void) {
+  uint64_t now = now_ms();
+  hk_lock(&g_pool_lock);
+  g_pool_now_ms = now;
+}
+
 static void empty_push_dirty(hk_slab_t *s) {
   unsigned c = s->cls;
   slab_list_push(&g_empty[c], s);
@@ -382,7 +393,7 @@ static void empty_recount_hot_locked(void) {
 static void superslab_purge(hk_superslab_t *ss);
 
 static void empty_decay_locked(void) {
-  uint64_t now = now_ms();
+  uint64_t now = g_pool_now_ms;
   if (now < g_empty_tick_ms) return;
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
     uint32_t low = g_empty_low[c], keep = g_cfg.dirty_empty_max;
@@ -563,7 +574,7 @@ static hk_slab_t *take_unused_locked(void) {
 /* Shared pool acquire: adopt > EMPTY same class > UNUSED > EMPTY other class
  * > new SuperSlab. Returns an ACTIVE slab owned by `owner`, or NULL. */
 static hk_slab_t *pool_acquire(unsigned cls, uintptr_t owner) {
-  hk_lock(&g_pool_lock);
+  pool_lock();
   empty_decay_locked();
   hk_slab_t *s = g_abandoned[cls];
   if (s != NULL) { /* stage 0: adopt a slab of an exited thread */
@@ -708,7 +719,7 @@ static void page_becomes_empty(hk_seg_class_t *sc, hk_slab_t *s) {
   owner_list_remove(sc, s);
   if (sc->current == s) sc->current = NULL;
   sc->nslabs--;
-  hk_lock(&g_pool_lock);
+  pool_lock();
   slab_release_locked(s);
   hk_unlock(&g_pool_lock);
 }
@@ -728,7 +739,7 @@ static hk_slab_t *scan_full(hk_seg_class_t *sc) {
     slab_drain_remote(s);
     if (s->used == 0) {
       sc->nslabs--;
-      hk_lock(&g_pool_lock);
+      pool_lock();
       slab_release_locked(s);
       hk_unlock(&g_pool_lock);
       continue;
@@ -884,7 +895,7 @@ static void release_or_abandon(hk_slab_t *s, bool take_lock) {
   s->next = s->prev = NULL;
   meta_sync(s);
   slab_drain_remote(s);
-  if (take_lock) hk_lock(&g_pool_lock);
+  if (take_lock) pool_lock();
   if (s->used == 0) slab_release_locked(s);
   else abandon_locked(s);
   if (take_lock) hk_unlock(&g_pool_lock);
@@ -933,7 +944,7 @@ void hk_seg_fork_child_disown(uintptr_t keep_a, uintptr_t keep_b) {
 
 size_t hk_seg_trim(void) {
   size_t released = 0;
-  hk_lock(&g_pool_lock);
+  pool_lock();
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
     hk_slab_t *s = g_abandoned[c];
     while (s != NULL) {
@@ -959,7 +970,7 @@ size_t hk_seg_trim(void) {
 }
 
 void hk_seg_stats_get(hk_seg_stats_t *out) {
-  hk_lock(&g_pool_lock);
+  pool_lock();
   out->superslabs_live = g_st.superslabs_live;
   out->superslabs_cached = g_lru_count;
   out->slabs_active = g_st.slabs_active;
@@ -976,7 +987,7 @@ void hk_seg_source_counts(unsigned cls, uint64_t *out) {
 
 uint64_t hk_seg_live_blocks(void) {
   uint64_t n = 0;
-  hk_lock(&g_pool_lock);
+  pool_lock();
   for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) n += hk_atomic_load_relaxed(&ss->live_blocks);
   hk_unlock(&g_pool_lock);
   return n;
@@ -984,7 +995,7 @@ uint64_t hk_seg_live_blocks(void) {
 
 void hk_seg_usage_get(hk_seg_usage_t *out) {
   memset(out, 0, sizeof(*out));
-  hk_lock(&g_pool_lock);
+  pool_lock();
   for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
     for (unsigned i = 1; i < HK_SS_SLABS; i++) {
       const hk_slab_t *sl = &ss->slabs[i];
@@ -1004,7 +1015,7 @@ void hk_seg_usage_get(hk_seg_usage_t *out) {
 /* Lock order: pool before registry (pool_acquire maps SuperSlabs, which
  * registers them, with the pool lock held). */
 void hk_seg_fork_prepare(void) {
-  hk_lock(&g_pool_lock);
+  pool_lock();
   hk_lock(&g_registry_lock);
 }
 
@@ -1152,7 +1163,7 @@ static int check_empty_lists(unsigned c) {
 
 int hk_seg_check(void) {
   int bad = 0;
-  hk_lock(&g_pool_lock);
+  pool_lock();
   for (unsigned c = 0; c < HAK_SMALL_CLASSES; c++) {
     bad += check_list(g_empty[c], c, HK_SLAB_EMPTY, HK_LIST_NONE, "empty");
     bad += check_list(g_empty_clean[c], c, HK_SLAB_EMPTY, HK_LIST_NONE, "purged empty");
@@ -1197,7 +1208,7 @@ static bool counters_maintained(void) {
 void hk_seg_census(hk_seg_census_t *out) {
   memset(out, 0, sizeof(*out));
   out->counters_maintained = counters_maintained();
-  hk_lock(&g_pool_lock);
+  pool_lock();
   for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
     uint64_t sum = 0;
     for (unsigned i = 1; i < HK_SS_SLABS; i++) {

@@ -11,8 +11,8 @@
  *     any SuperSlab (or an EMPTY slot of another class), (3) a new SuperSlab
  *     (from the LRU of fully empty ones first, else the OS). Slabs of threads
  *     that exited are adopted first (stage 0).
- *   - A bounded LRU of fully empty SuperSlabs (purged on entry, unmapped when
- *     the LRU overflows) and purging of EMPTY slabs beyond a small reserve
+ *   - A bounded LRU of fully empty SuperSlabs (up to 4 kept unpurged until
+ *     the decay purges them, unmapped when the LRU overflows) and purging of EMPTY slabs beyond a small reserve
  *     per class (classes that recycle slabs keep a capped, decaying extra:
  *     see "EMPTY slabs" in segment.c).
  *   - The region registry: a two-level map from each 2 MiB chunk of the
@@ -21,10 +21,11 @@
  *     page-map entries (hakmem/pagemap) naming each slab's descriptor, which
  *     the free fast path reads.
  *   - Per-class slab sets of an owner thread (current, partial, full), batch
- *     refill from them, local frees back into slabs, remote frees (lock-free
- *     MPSC stack per slab; the owner drains it before it pops the slab's free
- *     list, so a block is never in two lists), abandonment at thread exit and
- *     adoption.
+ *     refill from them (across as many slabs as the request needs), local
+ *     frees back into slabs, remote frees (lock-free MPSC stack per slab,
+ *     fed one block or one per-thread batch per CAS; the owner drains it
+ *     before it pops the slab's free list, so a block is never in two
+ *     lists), abandonment at thread exit and adoption.
  *   - Pages (slabs that keep an exact `live` count, the tiny front's): the two
  *     boundaries (alloc_slow_from_class, page_becomes_empty) and the sync that
  *     brings a page's `used` and its SuperSlab's counter up to date. Which
@@ -37,7 +38,8 @@
  * and call in here only at page boundaries, to refill, to return blocks, and
  * at thread exit. The
  * large-object code registers its regions here. Locks: one pool lock for the
- * shared structures (cold paths only); no lock on the refill/free fast paths. */
+ * shared structures (cold paths only; the decay clock is read before it is
+ * taken); no lock on the refill/free fast paths. */
 #ifndef HAKMEM_SEGMENT_SEGMENT_H
 #define HAKMEM_SEGMENT_SEGMENT_H
 
