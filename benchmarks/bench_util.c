@@ -28,6 +28,25 @@ bool bench_parse_u64(const char *s, uint64_t *out) {
   return true;
 }
 
+bool bench_parse_seconds(const char *s, uint64_t max_s, uint64_t *ns) {
+  const char *dot = strchr(s, '.');
+  char whole[24];
+  size_t wlen = dot ? (size_t)(dot - s) : strlen(s);
+  if (wlen == 0 || wlen >= sizeof(whole)) return false;
+  memcpy(whole, s, wlen);
+  whole[wlen] = '\0';
+  uint64_t sec, frac = 0;
+  if (!bench_parse_u64(whole, &sec) || sec > max_s) return false;
+  if (dot != NULL) {
+    size_t flen = strlen(dot + 1);
+    if (flen == 0 || flen > 9 || !bench_parse_u64(dot + 1, &frac)) return false;
+    for (size_t i = flen; i < 9; i++) frac *= 10;
+    if (sec == max_s && frac > 0) return false;
+  }
+  *ns = sec * 1000000000ull + frac;
+  return true;
+}
+
 const char *bench_flag_value(const char *arg, const char *name) {
   size_t n = strlen(name);
   if (strncmp(arg, name, n) == 0 && arg[n] == '=') return arg + n + 1;

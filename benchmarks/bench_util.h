@@ -1,8 +1,9 @@
 /* benchmarks/bench_util.h — the layer every workload driver shares (issue
  * 14): the command-line pieces, the clock, statistics, a JSON writer and the
  * process's memory figures. driver.c (bench_main: mixed, fixed_size,
- * c7_only, c6_heavy, mid_large_mt, larson, rss_return) and soak.c (its own
- * controller) both use it; nothing here allocates except bench_median_copy. */
+ * c7_only, c6_heavy, mid_large_mt, larson, xthread, rss_return, large) and
+ * soak.c (its own controller) both use it; nothing here allocates except
+ * bench_median_copy. */
 #ifndef HAKMEM_BENCHMARKS_BENCH_UTIL_H
 #define HAKMEM_BENCHMARKS_BENCH_UTIL_H
 
@@ -16,6 +17,11 @@ uint64_t bench_now_ns(void);
 
 /* Strict unsigned decimal: digits only, no sign, no overflow. */
 bool bench_parse_u64(const char *s, uint64_t *out);
+
+/* Seconds as a strict decimal ("1", "0.25", "2.5": digits, at most one '.'
+ * followed by 1..9 digits, no sign or exponent) into nanoseconds; false when
+ * malformed or above max_s seconds. */
+bool bench_parse_seconds(const char *s, uint64_t max_s, uint64_t *ns);
 
 /* "--name=value" -> value when arg is that flag, else NULL. */
 const char *bench_flag_value(const char *arg, const char *name);

@@ -60,6 +60,7 @@ extern char **environ;
 #define METRIC_NAME_MAX 32
 #define MAX_ALLOCS 5
 #define MAX_RUNS 1000
+#define MAX_SECONDS 86400 /* --seconds */
 
 /* ------------------------------------------------------------------------ */
 /* Allocators */
@@ -171,12 +172,47 @@ typedef struct cmdline {
   bool verbose;
 } cmdline_t;
 
+static size_t nparams(const bench_workload_t *w) {
+  size_t n = 0;
+  while (n < BENCH_MAX_PARAMS && w->params[n].name != NULL) n++;
+  return n;
+}
+
+/* "1", "0.25": seconds from nanoseconds, without trailing zeros. */
+static void fmt_seconds(char *buf, size_t cap, uint64_t ns) {
+  unsigned long long sec = ns / 1000000000ull, frac = ns % 1000000000ull;
+  if (frac == 0) {
+    snprintf(buf, cap, "%llu", sec);
+    return;
+  }
+  int digits = 9;
+  while (frac % 10 == 0) {
+    frac /= 10;
+    digits--;
+  }
+  snprintf(buf, cap, "%llu.%0*llu", sec, digits, frac);
+}
+
 static void usage(FILE *f, const bench_workload_t *w) {
   const bench_opts_t *d = &w->defaults;
+  char secs[32];
+  fmt_seconds(secs, sizeof(secs), d->duration_ns);
   fprintf(f,
           "usage: %s [--allocator=LIST] [--profile=LIST] [--variant=LABEL:VAR=VAL[,VAR=VAL...]]...\n"
-          "       %*s [--iters=N] [--ws=N] [--threads=N] [--seed=N] [--min=BYTES] [--max=BYTES]\n"
-          "       %*s [--runs=N] [--json=FILE] [--verbose]\n"
+          "       %*s %s[--iters=N] [--ws=N] [--threads=N] [--seed=N] [--min=BYTES] [--max=BYTES]\n",
+          g_prog, (int)strlen(g_prog), "", w->timed ? "[--seconds=S] " : "");
+  fprintf(f, "       %*s", (int)strlen(g_prog), "");
+  for (size_t k = 0; k < nparams(w); k++) fprintf(f, " [--%s=N]", w->params[k].name);
+  fprintf(f, " [--runs=N] [--json=FILE] [--verbose]\n");
+  if (w->positional[0] != NULL) {
+    fprintf(f, "       %s [FLAGS...]", g_prog);
+    for (size_t k = 0; k < BENCH_MAX_POSITIONAL && w->positional[k] != NULL; k++) {
+      fprintf(f, " [%s", w->positional[k]);
+    }
+    for (size_t k = 0; k < BENCH_MAX_POSITIONAL && w->positional[k] != NULL; k++) fputc(']', f);
+    fputc('\n', f);
+  }
+  fprintf(f,
           "\n"
           "%s\n"
           "One op: %s.\n"
@@ -189,13 +225,48 @@ static void usage(FILE *f, const bench_workload_t *w) {
           "                    else the allocator's default, LEGACY)\n"
           "  --variant=LABEL:VAR=VAL[,VAR=VAL...]  (repeatable) one more hakmem series,\n"
           "                    shown as hakmem:LABEL, whose runs also get these HAKMEM_*\n"
-          "                    variables; it uses the first --profile (values have no commas)\n"
-          "  --iters=N         measured loop iterations per thread (default %llu)\n"
-          "  --ws=N            working-set slots per thread (default %llu)\n"
-          "  --threads=N       threads, each running the loop on its own (default %llu)\n"
+          "                    variables; it uses the first --profile (values have no commas)\n",
+          w->summary, w->op);
+  if (w->timed) {
+    fprintf(f,
+            "  --seconds=S       the run ends after S seconds (decimals allowed; default %s; 0: no\n"
+            "                    time limit) or when every thread has done --iters, whichever\n"
+            "                    comes first\n"
+            "  --iters=N         work per thread at most (default: no limit); --iters without\n"
+            "                    --seconds: exactly N per thread, no time limit\n",
+            secs);
+  } else {
+    fprintf(f, "  --iters=N         measured loop iterations per thread (default %llu)\n",
+            (unsigned long long)d->iters);
+  }
+  fprintf(f, "  --ws=N            %s (default %llu)\n", w->ws_help ? w->ws_help : "working-set slots per thread",
+          (unsigned long long)d->ws);
+  if (w->thread_unit != NULL) {
+    fprintf(f, "  --threads=N       %ss of %u threads (default %llu)\n", w->thread_unit,
+            w->thread_factor ? w->thread_factor : 1, (unsigned long long)d->threads);
+  } else {
+    fprintf(f, "  --threads=N       threads, each running the loop on its own (default %llu)\n",
+            (unsigned long long)d->threads);
+  }
+  fprintf(f,
           "  --seed=N          PRNG seed (default %llu)\n"
           "  --min=BYTES       smallest request (default %llu)\n"
-          "  --max=BYTES       largest request (default %llu)\n"
+          "  --max=BYTES       largest request (default %llu)\n",
+          (unsigned long long)d->seed, (unsigned long long)d->min, (unsigned long long)d->max);
+  for (size_t k = 0; k < nparams(w); k++) {
+    const bench_param_t *pm = &w->params[k];
+    char flag[48];
+    snprintf(flag, sizeof(flag), "--%s=N", pm->name);
+    fprintf(f, "  %-17s %s (default %llu)\n", flag, pm->help, (unsigned long long)pm->def);
+  }
+  if (w->positional[0] != NULL) {
+    fprintf(f, "  positional args   in this order, the same as");
+    for (size_t k = 0; k < BENCH_MAX_POSITIONAL && w->positional[k] != NULL; k++) {
+      fprintf(f, " --%s", w->positional[k]);
+    }
+    fputc('\n', f);
+  }
+  fprintf(f,
           "  --runs=N          runs per series (default 5); the table shows the median\n"
           "  --json=FILE       also write one JSON object per series per line to FILE\n"
           "                    (relative to the directory bazel run was started from; \"-\" writes\n"
@@ -208,9 +279,7 @@ static void usage(FILE *f, const bench_workload_t *w) {
           "LD_PRELOAD of libhakmem.so (from the runfiles) or %s/lib{mimalloc.so.2,\n"
           "jemalloc.so.2,tcmalloc_minimal.so.4}. Time: CLOCK_MONOTONIC around the loop only.\n"
           "Peak RSS: the worker's ru_maxrss (wait4). Exit status: 0 ok, 1 a run failed, 2 usage.\n",
-          g_prog, (int)strlen(g_prog), "", (int)strlen(g_prog), "", w->summary, w->op, (unsigned long long)d->iters,
-          (unsigned long long)d->ws, (unsigned long long)d->threads, (unsigned long long)d->seed,
-          (unsigned long long)d->min, (unsigned long long)d->max, BENCH_LIBDIR);
+          BENCH_LIBDIR);
 }
 
 static int usage_error(const bench_workload_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -336,12 +405,25 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
   memset(c, 0, sizeof(*c));
   c->o = w->defaults;
   c->o.runs = 5;
+  if (!w->timed) c->o.duration_ns = 0;
+  for (size_t k = 0; k < nparams(w); k++) c->o.param[k] = w->params[k].def;
   *help = false;
   int rc = parse_allocators(c, "hakmem,glibc", w);
   if (rc != 0) return rc;
+  bool iters_given = false, seconds_given = false;
+  size_t npos = 0;
+  char posbuf[256];
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v;
+    if (a[0] != '-' && a[0] != '\0') {
+      /* A positional argument: the flag it stands for (w->positional). */
+      if (npos == BENCH_MAX_POSITIONAL || w->positional[npos] == NULL) {
+        return usage_error(w, "unexpected argument \"%s\"", a);
+      }
+      snprintf(posbuf, sizeof(posbuf), "--%s=%s", w->positional[npos++], a);
+      a = posbuf;
+    }
     struct {
       const char *name;
       uint64_t *dst;
@@ -364,6 +446,29 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
                            (unsigned long long)nums[k].lo, (unsigned long long)nums[k].hi);
       }
       *nums[k].dst = x;
+      iters_given |= k == 0;
+      done = true;
+    }
+    /* The workload's own flags. */
+    for (size_t k = 0; k < nparams(w) && !done; k++) {
+      const bench_param_t *pm = &w->params[k];
+      size_t len = strlen(pm->name);
+      if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, pm->name, len) != 0 || a[2 + len] != '=') continue;
+      v = a + 3 + len;
+      uint64_t x;
+      if (!bench_parse_u64(v, &x) || x < pm->lo || x > pm->hi) {
+        return usage_error(w, "--%s: \"%s\" is not a number in %llu..%llu", pm->name, v,
+                           (unsigned long long)pm->lo, (unsigned long long)pm->hi);
+      }
+      c->o.param[k] = x;
+      done = true;
+    }
+    if (!done && w->timed && (v = bench_flag_value(a, "--seconds")) != NULL) {
+      if (!bench_parse_seconds(v, MAX_SECONDS, &c->o.duration_ns)) {
+        return usage_error(w, "--seconds: \"%s\" is not a number of seconds in 0..%d (e.g. 2 or 0.5)", v,
+                           MAX_SECONDS);
+      }
+      seconds_given = true;
       done = true;
     }
     if (done) continue;
@@ -391,6 +496,13 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
   bool hakmem = false;
   for (size_t i = 0; i < c->nallocs; i++) hakmem |= strcmp(c->allocs[i]->name, "hakmem") == 0;
   if (c->nvariants > 0 && !hakmem) return usage_error(w, "--variant needs hakmem in --allocator");
+  if (w->timed) {
+    /* --iters alone: a work-bounded run (the regression gate, callgrind). */
+    if (iters_given && !seconds_given) c->o.duration_ns = 0;
+    if (c->o.duration_ns == 0 && c->o.iters == 0) {
+      return usage_error(w, "--seconds=0 (no time limit) needs --iters=N: the run must end");
+    }
+  }
   if (c->o.min > c->o.max) {
     return usage_error(w, "--min=%llu is larger than --max=%llu", (unsigned long long)c->o.min,
                        (unsigned long long)c->o.max);
@@ -408,6 +520,12 @@ static int parse_cmdline(cmdline_t *c, int argc, char **argv, const bench_worklo
 typedef struct worker_shared {
   const bench_workload_t *w;
   pthread_barrier_t start, stop;
+  /* Timed runs: the threads count themselves done here, so that the main
+   * thread, waiting for them or for the deadline, wakes at the first. */
+  bool timed;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  size_t ndone;
 } worker_shared_t;
 
 typedef struct worker_thread {
@@ -417,13 +535,36 @@ typedef struct worker_thread {
 
 static void *worker_thread_main(void *arg) {
   worker_thread_t *wt = arg;
-  const bench_workload_t *w = wt->ws->w;
+  worker_shared_t *ws = wt->ws;
+  const bench_workload_t *w = ws->w;
   w->setup(&wt->t);
-  pthread_barrier_wait(&wt->ws->start);
+  pthread_barrier_wait(&ws->start);
   w->run(&wt->t);
-  pthread_barrier_wait(&wt->ws->stop);
+  if (ws->timed) {
+    pthread_mutex_lock(&ws->mu);
+    ws->ndone++;
+    pthread_cond_signal(&ws->cv);
+    pthread_mutex_unlock(&ws->mu);
+  }
+  pthread_barrier_wait(&ws->stop);
   w->teardown(&wt->t);
   return NULL;
+}
+
+/* Timed runs, main thread: until all n threads are done or the clock
+ * reaches deadline_ns (0: no deadline), whichever comes first. */
+static void wait_done_or_deadline(worker_shared_t *ws, size_t n, uint64_t deadline_ns) {
+  struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000ull),
+                        .tv_nsec = (long)(deadline_ns % 1000000000ull)};
+  pthread_mutex_lock(&ws->mu);
+  while (ws->ndone < n) {
+    if (deadline_ns == 0) {
+      pthread_cond_wait(&ws->cv, &ws->mu);
+    } else if (pthread_cond_timedwait(&ws->cv, &ws->mu, &ts) == ETIMEDOUT) {
+      break;
+    }
+  }
+  pthread_mutex_unlock(&ws->mu);
 }
 
 /* Where malloc comes from: the path of the object that defines it. */
@@ -444,7 +585,9 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
   }
   const bench_opts_t *o = &c->o;
   void *shared = w->init ? w->init(o) : NULL;
-  size_t n = (size_t)o->threads;
+  size_t n = (size_t)o->threads * (w->thread_factor ? w->thread_factor : 1);
+  static atomic_bool stop; /* raised once, when a timed run's time is up */
+  atomic_init(&stop, false);
   worker_thread_t *th = calloc(n, sizeof(*th));
   if (th == NULL) bench_die("out of memory");
   for (size_t i = 0; i < n; i++) {
@@ -452,9 +595,10 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
     th[i].t.index = (unsigned)i;
     th[i].t.seed = o->seed + (uint64_t)i * 0xd1b54a32d192ed03ull;
     th[i].t.shared = shared;
+    th[i].t.stop = &stop;
   }
   uint64_t t0, t1;
-  if (n == 1) {
+  if (n == 1 && !w->timed) {
     /* The main thread runs the loop itself: no thread start-up in the way. */
     w->setup(&th[0].t);
     CALLGRIND_ZERO_STATS;
@@ -464,9 +608,15 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
     CALLGRIND_DUMP_STATS_AT("measured loop");
     w->teardown(&th[0].t);
   } else {
-    worker_shared_t ws = {.w = w};
+    worker_shared_t ws = {.w = w, .timed = w->timed};
     pthread_barrier_init(&ws.start, NULL, (unsigned)n + 1);
     pthread_barrier_init(&ws.stop, NULL, (unsigned)n + 1);
+    pthread_mutex_init(&ws.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ws.cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_t *tids = calloc(n, sizeof(*tids));
     if (tids == NULL) bench_die("out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -477,12 +627,19 @@ static int worker_main(const cmdline_t *c, const bench_workload_t *w) {
     pthread_barrier_wait(&ws.start);
     CALLGRIND_ZERO_STATS;
     t0 = bench_now_ns();
+    if (w->timed) {
+      /* Sleep until the threads are done or the time is up; then stop them. */
+      wait_done_or_deadline(&ws, n, o->duration_ns ? t0 + o->duration_ns : 0);
+      atomic_store_explicit(&stop, true, memory_order_relaxed);
+    }
     pthread_barrier_wait(&ws.stop);
     t1 = bench_now_ns();
     CALLGRIND_DUMP_STATS_AT("measured loop");
     for (size_t i = 0; i < n; i++) pthread_join(tids[i], NULL);
     pthread_barrier_destroy(&ws.start);
     pthread_barrier_destroy(&ws.stop);
+    pthread_cond_destroy(&ws.cv);
+    pthread_mutex_destroy(&ws.mu);
     free(tids);
   }
   uint64_t ops = 0;
@@ -668,7 +825,7 @@ static void print_command(FILE *f, char *const *extra_env, size_t nextra, char *
   fputc('\n', f);
 }
 
-static void run_worker(const cmdline_t *c, series_t *st, run_result_t *r) {
+static void run_worker(const cmdline_t *c, const bench_workload_t *w, series_t *st, run_result_t *r) {
   memset(r, 0, sizeof(*r));
   bool is_hakmem = strcmp(st->a->name, "hakmem") == 0;
   char *preload_env = st->preload ? xasprintf("LD_PRELOAD=%s", st->preload) : NULL;
@@ -688,7 +845,7 @@ static void run_worker(const cmdline_t *c, series_t *st, run_result_t *r) {
   }
   char **env = worker_env(extra, nextra);
 
-  char *argv[40];
+  char *argv[48];
   size_t na = 0;
   for (size_t i = 0; i < nru; i++) argv[na++] = ru[i];
   if (qemu && preload_env) {
@@ -696,10 +853,21 @@ static void run_worker(const cmdline_t *c, series_t *st, run_result_t *r) {
     argv[na++] = preload_env;
   }
   argv[na++] = g_exe;
-  char *owned[8];
+  char *owned[9 + BENCH_MAX_PARAMS];
   size_t nowned = 0;
   owned[nowned++] = argv[na++] = xasprintf("--worker=%s", st->a->name);
-  owned[nowned++] = argv[na++] = xasprintf("--iters=%llu", (unsigned long long)c->o.iters);
+  if (w->timed) {
+    /* Both limits explicitly: the worker must not apply "--iters alone". */
+    char secs[32];
+    fmt_seconds(secs, sizeof(secs), c->o.duration_ns);
+    owned[nowned++] = argv[na++] = xasprintf("--seconds=%s", secs);
+  }
+  if (!w->timed || c->o.iters != 0) {
+    owned[nowned++] = argv[na++] = xasprintf("--iters=%llu", (unsigned long long)c->o.iters);
+  }
+  for (size_t k = 0; k < nparams(w); k++) {
+    owned[nowned++] = argv[na++] = xasprintf("--%s=%llu", w->params[k].name, (unsigned long long)c->o.param[k]);
+  }
   owned[nowned++] = argv[na++] = xasprintf("--ws=%llu", (unsigned long long)c->o.ws);
   owned[nowned++] = argv[na++] = xasprintf("--threads=%llu", (unsigned long long)c->o.threads);
   owned[nowned++] = argv[na++] = xasprintf("--seed=%llu", (unsigned long long)c->o.seed);
@@ -834,11 +1002,26 @@ static const char *profile_of(const series_t *st) {
 static void print_table(FILE *f, const cmdline_t *c, const bench_workload_t *w, series_t *sts, size_t n,
                         const summary_t *sum, double glibc_median) {
   const bench_opts_t *o = &c->o;
-  fprintf(f, "%s: %llu iters x %llu thread%s, ws %llu, sizes %llu..%llu B, seed %llu, %llu run%s per %s (interleaved)\n",
-          w->name, (unsigned long long)o->iters, (unsigned long long)o->threads, o->threads == 1 ? "" : "s",
-          (unsigned long long)o->ws, (unsigned long long)o->min, (unsigned long long)o->max,
-          (unsigned long long)o->seed, (unsigned long long)o->runs, o->runs == 1 ? "" : "s",
-          n > c->nallocs ? "series" : "allocator");
+  /* "N iters"; timed workloads "S s", "S s or N iters" or "N iters". */
+  char len[64], secs[32], params[160] = "";
+  fmt_seconds(secs, sizeof(secs), o->duration_ns);
+  if (w->timed && o->duration_ns != 0 && o->iters != 0) {
+    snprintf(len, sizeof(len), "%s s or %llu iters", secs, (unsigned long long)o->iters);
+  } else if (w->timed && o->duration_ns != 0) {
+    snprintf(len, sizeof(len), "%s s", secs);
+  } else {
+    snprintf(len, sizeof(len), "%llu iters", (unsigned long long)o->iters);
+  }
+  size_t pl = 0;
+  for (size_t k = 0; k < nparams(w) && pl < sizeof(params); k++) {
+    pl += (size_t)snprintf(params + pl, sizeof(params) - pl, ", %s %llu", w->params[k].name,
+                           (unsigned long long)o->param[k]);
+  }
+  fprintf(f, "%s: %s x %llu %s%s, ws %llu, sizes %llu..%llu B%s, seed %llu, %llu run%s per %s (interleaved)\n",
+          w->name, len, (unsigned long long)o->threads, w->thread_unit ? w->thread_unit : "thread",
+          o->threads == 1 ? "" : "s", (unsigned long long)o->ws, (unsigned long long)o->min,
+          (unsigned long long)o->max, params, (unsigned long long)o->seed, (unsigned long long)o->runs,
+          o->runs == 1 ? "" : "s", n > c->nallocs ? "series" : "allocator");
   fprintf(f, "op = %s\n\n", w->op);
   int width = 9; /* "allocator"; wider for hakmem:LABEL */
   for (size_t i = 0; i < n; i++) {
@@ -931,9 +1114,28 @@ static void print_json(FILE *f, const cmdline_t *c, const bench_workload_t *w, s
     }
     fputs(",\"arch\":\"" BENCH_ARCH "\",\"op\":", f);
     bench_json_str(f, w->op);
-    fprintf(f, ",\"iters\":%llu,\"ws\":%llu,\"threads\":%llu,\"seed\":%llu,\"min\":%llu,\"max\":%llu,\"runs\":%zu",
-            (unsigned long long)o->iters, (unsigned long long)o->ws, (unsigned long long)o->threads,
-            (unsigned long long)o->seed, (unsigned long long)o->min, (unsigned long long)o->max, sts[i].nruns);
+    /* Timed workloads: "iters" null when uncapped, "seconds" (null: no time
+     * limit) and "params". */
+    if (w->timed && o->iters == 0) {
+      fputs(",\"iters\":null", f);
+    } else {
+      fprintf(f, ",\"iters\":%llu", (unsigned long long)o->iters);
+    }
+    fprintf(f, ",\"ws\":%llu,\"threads\":%llu,\"seed\":%llu,\"min\":%llu,\"max\":%llu,\"runs\":%zu",
+            (unsigned long long)o->ws, (unsigned long long)o->threads, (unsigned long long)o->seed,
+            (unsigned long long)o->min, (unsigned long long)o->max, sts[i].nruns);
+    if (w->timed) {
+      char secs[32];
+      fmt_seconds(secs, sizeof(secs), o->duration_ns);
+      fprintf(f, ",\"seconds\":%s", o->duration_ns ? secs : "null");
+    }
+    if (nparams(w) > 0) {
+      fputs(",\"params\":{", f);
+      for (size_t k = 0; k < nparams(w); k++) {
+        fprintf(f, "%s\"%s\":%llu", k ? "," : "", w->params[k].name, (unsigned long long)o->param[k]);
+      }
+      fputc('}', f);
+    }
     fputs(",\"ops_per_sec\":[", f);
     size_t k = 0;
     for (size_t r = 0; r < sts[i].nruns; r++) {
@@ -1065,7 +1267,7 @@ static int controller_main(const cmdline_t *c, const bench_workload_t *w, const 
                 (unsigned long long)c->o.runs, st->name, prof ? " " : "", prof ? prof : "");
       }
       run_result_t *r = &st->runs[st->nruns++];
-      run_worker(c, st, r);
+      run_worker(c, w, st, r);
       if (!r->ok && !st->failed) {
         st->failed = true;
         snprintf(st->error, sizeof(st->error), "run %llu: %s", (unsigned long long)run + 1, r->error);

@@ -36,6 +36,24 @@
  * (setup and teardown are outside). With --threads=N > 1 every thread runs
  * the loop on its own; the clock runs from a barrier that releases all
  * threads to a barrier they reach when done, and ops is the sum.
+ *
+ * Timed workloads (.timed: larson, xthread) run for a time instead of a
+ * fixed count: --seconds=S (default .defaults.duration_ns; decimals allowed)
+ * ends the run, --iters=N (default none) caps each thread's work, and the
+ * run ends at whichever comes first. --iters given without --seconds makes
+ * the run work-bounded (exactly N per thread, no clock: what the regression
+ * gate and callgrind use); --seconds=0 is "no time limit". Their threads
+ * always run apart from the main thread, which sleeps until every thread is
+ * done or the time is up, then raises the stop flag that run() polls with
+ * bench_stopped() and waits for the threads at the end barrier; elapsed time
+ * and ops cover everything the threads did until then. The controller passes
+ * --seconds (and --iters when set) to every worker. A workload may also
+ * declare its own numeric flags (.params, e.g. larson's --rounds: values in
+ * opts.param[], passed on to the workers, shown in the table title and as
+ * "params" in the JSON), positional arguments that stand for flags
+ * (.positional: larson's customary "seconds min max chunks rounds seed
+ * threads"), and more than one thread per --threads (.thread_factor: xthread
+ * runs a producer and a consumer per unit, thread index 0..N-1 and N..2N-1).
  * Under valgrind --tool=callgrind the measured region is bracketed by
  * CALLGRIND_ZERO_STATS / CALLGRIND_DUMP_STATS_AT (no-ops otherwise), so
  * instructions per op come from one worker run (--verbose prints the exact
@@ -50,31 +68,45 @@
 #ifndef HAKMEM_BENCHMARKS_DRIVER_H
 #define HAKMEM_BENCHMARKS_DRIVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#define BENCH_MAX_PARAMS 4     /* a workload's own numeric flags */
+#define BENCH_MAX_POSITIONAL 8 /* positional arguments a workload accepts */
+
 /* Parsed command line (values are already defaulted and validated). */
 typedef struct bench_opts {
-  uint64_t iters;   /* loop iterations per thread */
+  uint64_t iters;   /* loop iterations per thread (timed workloads: a cap, 0 = none) */
   uint64_t ws;      /* working-set slots per thread */
   uint64_t threads; /* worker threads (1 = the main thread runs the loop) */
   uint64_t seed;    /* PRNG seed */
   uint64_t min;     /* smallest request, bytes */
   uint64_t max;     /* largest request, bytes */
   uint64_t runs;    /* runs per series */
+  uint64_t duration_ns;             /* timed workloads: --seconds (0 = no time limit) */
+  uint64_t param[BENCH_MAX_PARAMS]; /* the workload's own flags, in .params order */
 } bench_opts_t;
 
 /* One thread of a worker. */
 typedef struct bench_thread {
   const bench_opts_t *opts;
-  unsigned index;   /* 0 .. threads-1 */
+  unsigned index;   /* 0 .. threads x thread_factor - 1 */
   uint64_t seed;    /* per-thread seed derived from opts->seed and index */
   void *shared;     /* what the workload's init() returned (may be NULL) */
   void *state;      /* the workload's per-thread state, set by setup() */
   uint64_t ops;     /* out: operations done by run() */
+  const atomic_bool *stop; /* raised when a timed run's time is up (bench_stopped) */
 } bench_thread_t;
+
+/* A workload's own numeric flag --NAME=N (e.g. larson's --rounds). */
+typedef struct bench_param {
+  const char *name; /* without the dashes; NULL ends the list */
+  const char *help; /* one line for --help */
+  uint64_t def, lo, hi;
+} bench_param_t;
 
 typedef struct bench_workload {
   const char *name;    /* "mixed": shown in the table, JSON and --help */
@@ -94,6 +126,23 @@ typedef struct bench_workload {
   void (*teardown)(bench_thread_t *t);
   /* Optional: once per worker process, after the threads are done. */
   void (*fini)(void *shared);
+  /* Optional (zero: off). A timed workload (see the top of this file):
+   * --seconds applies, .defaults.duration_ns is its default and
+   * .defaults.iters should be 0 (no cap); run() polls bench_stopped(). */
+  bool timed;
+  /* Worker threads per --threads (0 means 1), and what --threads counts in
+   * the table title (singular noun; NULL: "thread"). */
+  unsigned thread_factor;
+  const char *thread_unit;
+  /* What --ws is for this workload, for --help (NULL: working-set slots per
+   * thread). */
+  const char *ws_help;
+  /* The workload's own numeric flags (name NULL ends the list). */
+  bench_param_t params[BENCH_MAX_PARAMS];
+  /* Positional arguments, in order, stand for these flags (names without
+   * dashes: "seconds", "iters", "ws", "threads", "seed", "min", "max" or a
+   * param's name; NULL ends the list). */
+  const char *positional[BENCH_MAX_POSITIONAL];
 } bench_workload_t;
 
 /* The whole program: returns the exit status for main(). */
@@ -110,6 +159,13 @@ static inline uint64_t bench_rand(uint64_t *state) {
 /* Uniform in [0, n) from 32 random bits, without a division. */
 static inline uint32_t bench_below(uint32_t bits, uint32_t n) {
   return (uint32_t)(((uint64_t)bits * n) >> 32);
+}
+
+/* In a timed workload's run(): true once the run's time is up (never in a
+ * run without a time limit). One relaxed load of a flag written once: poll
+ * it every few dozen operations. */
+static inline bool bench_stopped(const bench_thread_t *t) {
+  return atomic_load_explicit(t->stop, memory_order_relaxed);
 }
 
 /* Prints "<name>: <message>" on stderr and exits 1 (for failures inside a

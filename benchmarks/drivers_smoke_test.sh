@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Smoke test of the workload drivers other than mixed (fixed_size, c7_only,
-# c6_heavy, mid_large_mt, larson, rss_return; mixed has its own,
-# mixed_smoke_test.sh):
+# c6_heavy, mid_large_mt, rss_return; mixed has its own, mixed_smoke_test.sh,
+# and the timed multi-threaded drivers larson and xthread theirs,
+# mt_drivers_smoke_test.sh):
 # each exits 2 with the usage on an unknown flag, and a tiny run of hakmem and
 # glibc exits 0 and prints the table with both rows and a positive median
-# op/s. Plus the workload-specific command-line rules (fixed_size: one size)
-# and larson's ring with 1 and 3 threads (it must not hang). No timing
-# assertions: only the shape of the output and exit codes.
-# Usage: drivers_smoke_test.sh FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON RSS_RETURN
+# op/s. Plus the workload-specific command-line rules (fixed_size: one size).
+# No timing assertions: only the shape of the output and exit codes.
+# Usage: drivers_smoke_test.sh FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT RSS_RETURN
 set -uo pipefail
 
-if [ "$#" -ne 6 ]; then
-  echo "usage: $0 FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT LARSON RSS_RETURN" >&2
+if [ "$#" -ne 5 ]; then
+  echo "usage: $0 FIXED_SIZE C7_ONLY C6_HEAVY MID_LARGE_MT RSS_RETURN" >&2
   exit 2
 fi
-FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" LARSON="$5" RSS_RETURN="$6"
+FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" RSS_RETURN="$5"
 # shellcheck source=benchmarks/smoke_lib.sh
 source "$(dirname "$0")/smoke_lib.sh"
 
@@ -48,8 +48,6 @@ smoke fixed_size "$FIXED_SIZE" --iters=20000
 smoke c7_only "$C7_ONLY" --iters=20000
 smoke c6_heavy "$C6_HEAVY" --iters=20000
 smoke mid_large_mt "$MID_LARGE_MT" --iters=5000 --ws=64
-# 20000 iterations per thread, rounds of 100: 200 hand-offs round the ring.
-smoke larson "$LARSON" --iters=20000 --ws=100
 # An 8 MiB working set; each run sleeps 2 s after the frees.
 smoke rss_return "$RSS_RETURN" --ws=8
 
@@ -72,9 +70,6 @@ fi
 if expect_status 0 "mid_large_mt defaults" -- "$MID_LARGE_MT" --allocator=glibc --runs=1 --iters=1000; then
   expect_in "$TMP/out" '^mid_large_mt: 1000 iters x 2 threads, ws 256, sizes 8192\.\.32768 B,' "mid_large_mt defaults"
 fi
-if expect_status 0 "larson defaults" -- "$LARSON" --allocator=glibc --runs=1 --iters=2000; then
-  expect_in "$TMP/out" '^larson: 2000 iters x 2 threads, ws 1000, sizes 16\.\.1024 B,' "larson defaults"
-fi
 
 # rss_return's second table: the RSS samples (MiB) of each allocator, every
 # column a number; only one round and one thread.
@@ -88,19 +83,5 @@ if expect_status 0 "rss_return metrics" -- "$RSS_RETURN" --allocator=hakmem,glib
 fi
 expect_status 2 "rss_return --threads=2" -- "$RSS_RETURN" --threads=2 &&
   expect_in "$TMP/err" 'rss_return measures one process: --threads must be 1' "rss_return one thread"
-
-# Larson's ring: one thread hands its array to itself; three threads (more
-# than this machine's cores) must still finish; a partial last round (iters
-# not a multiple of ws) has no hand-off. The worker's result line counts
-# every thread's iterations.
-for threads in 1 3; do
-  if expect_status 0 "larson --threads=$threads" -- "$LARSON" --allocator=hakmem,glibc --runs=1 --threads=$threads --iters=10050 --ws=100; then
-    expect_row "$TMP/out" hakmem "larson --threads=$threads"
-    expect_row "$TMP/out" glibc "larson --threads=$threads"
-  fi
-done
-if expect_status 0 "larson worker" -- env -u LD_PRELOAD "$LARSON" --worker=glibc --threads=3 --iters=1050 --ws=100; then
-  expect_in "$TMP/out" '^hakmem-bench-result ops=3150 ns=[0-9]+ threads=3 ' "larson worker ops = threads x iters"
-fi
 
 smoke_finish drivers_smoke_test

@@ -1,6 +1,5 @@
 /* benchmarks/replace.h — the "random replace" loop shared by the workload
- * drivers mixed.c, c7_only.c, c6_heavy.c, fixed_size.c and mid_large_mt.c
- * (and its pieces by larson.c).
+ * drivers mixed.c, c7_only.c, c6_heavy.c, fixed_size.c and mid_large_mt.c.
  *
  * A thread holds a working set of --ws slots. Setup (replace_setup, not
  * timed) fills every slot with a block of a random size in [--min, --max]
@@ -32,8 +31,8 @@ static inline size_t replace_size(uint64_t r, uint32_t min, uint32_t span) {
 
 /* One measured iteration, iteration number i, on `slots` of ws entries:
  * sizes in [min, min + span) when vary, else always min. Inlined into the
- * callers' loops (replace.c, larson.c), so the loop is a plain loop calling
- * free() and malloc(). */
+ * callers' loops (replace.c), so the loop is a plain loop calling free() and
+ * malloc(). */
 static inline __attribute__((always_inline)) void replace_one(unsigned char **slots, uint64_t *x, uint32_t ws,
                                                               uint32_t min, uint32_t span, bool vary,
                                                               uint64_t i) {

@@ -3,9 +3,11 @@
 # Builds HEAD (the working tree) -c opt: libhakmem.so and the workload
 # drivers; gets a BASELINE libhakmem.so; runs tools/gate.py, which compares
 # the two on every gated series (single-threaded mixed, c7_only, fixed_size,
-# c6_heavy; larson and mid_large_mt with 2 threads) on instructions/op
-# (callgrind, fail above +3%; against the baseline's RECORDED value when the
-# history has one for this compiler), on paired, interleaved ops/s ratios
+# c6_heavy; larson, mid_large_mt and xthread with 2 threads: the list is
+# tools/gate.py's DEFAULT_SERIES, and the drivers built here are the ones it
+# names) on instructions/op (callgrind, fail above +3%; against the
+# baseline's RECORDED value when the history has one for this compiler and
+# the drivers are the baseline's), on paired, interleaved ops/s ratios
 # (fail only if < 0.97 and significant, after a re-measurement) and on peak
 # RSS (fail above +10% and +1 MiB, twice), and prints one line per series and
 # metric with the baseline, the new value, the threshold and the evidence.
@@ -72,11 +74,16 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-gate.XXXXXX")
 trap 'rm -rf "$RUN"' EXIT
 mkdir -p "$RUN/head" "$RUN/base" "$RUN/bin"
 
-DRIVERS=(mixed c7_only fixed_size c6_heavy larson mid_large_mt)
 HIST="$ROOT/benchmarks/history/history.jsonl"
 # Debian's python3 (numpy, scipy: tools/setup.sh); a pyenv python3 on PATH lacks them.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+# The drivers of the gated series (named once, in tools/gate.py; GATE_ARGS
+# may choose other series).
+# shellcheck disable=SC2086
+drivers=$("$PY" "$ROOT/tools/gate.py" --list-workloads ${GATE_ARGS:-}) || infra "tools/gate.py --list-workloads failed"
+mapfile -t DRIVERS <<<"$drivers"
+[ -n "${DRIVERS[0]:-}" ] || infra "tools/gate.py --list-workloads named no driver"
 DRIVER_TARGETS=()
 for d in "${DRIVERS[@]}"; do DRIVER_TARGETS+=("//benchmarks:$d"); done
 INJECT=${GATE_INJECT_SLOWDOWN:-0}

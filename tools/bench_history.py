@@ -74,9 +74,9 @@ import stats  # noqa: E402
 SCHEMA = 1
 ALL_ALLOCATORS = ["hakmem", "glibc", "mimalloc", "jemalloc", "tcmalloc"]
 DEFAULT_PROFILES = ["LEGACY", "C7_SAFE"]
-WORKLOADS = ["mixed", "fixed_size", "c7_only", "c6_heavy", "mid_large_mt", "larson", "soak"]
+WORKLOADS = ["mixed", "fixed_size", "c7_only", "c6_heavy", "mid_large_mt", "larson", "xthread", "soak"]
 # workload@threads; no @: the driver's default thread count.
-DEFAULT_MATRIX = "mixed,fixed_size,c7_only,c6_heavy,mid_large_mt@1,mid_large_mt@2,larson@2,soak@2"
+DEFAULT_MATRIX = "mixed,fixed_size,c7_only,c6_heavy,mid_large_mt@1,mid_large_mt@2,larson@2,xthread@2,soak@2"
 # The soak (benchmarks/soak.c): its own allocators, profiles and length.
 SOAK_ALLOCATORS = ["hakmem", "glibc", "mimalloc"]
 SOAK_PROFILES = ["LEGACY"]
@@ -84,7 +84,9 @@ SOAK_DURATION_S, SOAK_INTERVAL_S = 600, 10
 QUICK_SOAK_DURATION_S, QUICK_SOAK_INTERVAL_S = 3, 1
 SOAK_SAMPLE_KEYS = ("t", "ops", "rss_kib", "rss_max_kib", "live_kib")
 # The drivers' default iterations per thread (benchmarks/<workload>.c); used
-# to scale down --quick runs and to cap the callgrind runs.
+# to scale down --quick runs and to cap the callgrind runs. larson and xthread
+# are timed (1 s by default, driver.h): for them this is about one second's
+# work, and --iters makes their runs work-bounded (--quick, callgrind).
 DEFAULT_ITERS = {
     "mixed": 10_000_000,
     "fixed_size": 10_000_000,
@@ -92,6 +94,7 @@ DEFAULT_ITERS = {
     "c6_heavy": 10_000_000,
     "mid_large_mt": 1_000_000,
     "larson": 5_000_000,
+    "xthread": 2_500_000,
 }
 FULL_RUNS, QUICK_RUNS = 5, 3
 QUICK_DIVISOR = 50  # --quick: iterations / 50
@@ -237,6 +240,9 @@ def callgrind_ir_per_op(valgrind, exe, worker, preload, profile, s, iters, tmpdi
     cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=" + out, exe, "--worker=" + worker,
            "--iters=%d" % iters, "--ws=%d" % s["ws"], "--threads=%d" % s["threads"],
            "--seed=%d" % s["seed"], "--min=%d" % s["min"], "--max=%d" % s["max"]]
+    # A workload's own flags (larson's --rounds); a timed driver's run is
+    # work-bounded here (--iters without --seconds).
+    cmd += ["--%s=%d" % kv for kv in sorted((s.get("params") or {}).items())]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=CG_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -490,7 +496,7 @@ def main(argv=None):
                            and s["allocator"] in ("hakmem", "glibc"))
                 if measure:
                     cg_iters = args.cg_iters or (CG_ITERS_QUICK if args.quick
-                                                 else min(s["iters"], CG_ITERS_FULL))
+                                                 else min(s["iters"] or DEFAULT_ITERS[workload], CG_ITERS_FULL))
                     ctag = f"{tag.replace('@', '_t')}.{s['allocator']}.{s.get('profile') or '-'}"
                     ir = callgrind_ir_per_op(valgrind, exe, s["allocator"], preloads.get(s["allocator"]),
                                              s.get("profile"), s, cg_iters, tmp, ctag)

@@ -2,8 +2,10 @@
 """tools/gate.py — HAKMEM's performance regression gate (SPEC §5, issues 5, 14).
 
 Compares a HEAD libhakmem.so with a BASELINE libhakmem.so on the workload
-drivers (single-threaded, and larson and mid_large_mt with 2 threads) and
-fails only on a regression that is real on a noisy shared 2-core machine.
+drivers (single-threaded, and larson, mid_large_mt and xthread with 2
+threads: DEFAULT_SERIES below is the one list of the gated series, ci/gate.sh
+builds the drivers it names, see --list-workloads) and fails only on a
+regression that is real on a noisy shared 2-core machine.
 Statistics from scipy.stats and numpy through tools/stats.py (run it with
 /usr/bin/python3).
 
@@ -11,10 +13,16 @@ Per series (workload x profile x threads, allocator hakmem) three metrics:
 
 (a) instructions per op (deterministic): one callgrind run of the measured
     loop with the head library (the driver brackets the loop, see
-    benchmarks/driver.h), compared with the baseline's value RECORDED in the
-    history (--history, --baseline-commit: tools/record.sh's landing lines,
-    same compiler and callgrind iterations) when there is one, else with a
-    callgrind run of the baseline library. FAIL if head > baseline x 1.03.
+    benchmarks/driver.h; threads handed over in turn, --fair-sched=yes, and
+    for a multi-threaded series the median of CG_RUNS_MT runs per side: how
+    the threads interleave still moves its count, larson@2 by up to ~2%
+    between single runs), compared with the
+    baseline's value RECORDED in the history (--history, --baseline-commit:
+    tools/record.sh's landing lines, same compiler and callgrind iterations)
+    when there is one and the drivers' sources (tools/history.py
+    DRIVER_PATHS) are those of the baseline commit, else with a callgrind
+    run of the baseline library (with HEAD's drivers, as every run here).
+    FAIL if head > baseline x 1.03.
 
 (b) ops/s as paired ratios: worker runs of the baseline and of the head
     interleaved in the same job, in pairs whose order alternates (B H, H B,
@@ -83,6 +91,7 @@ SCHEDULE = (24, 72, 216, 648)  # cumulative pairs per round (x3 per re-measureme
 RSS_REL = 0.10             # (c) fail if head peak RSS > baseline x (1 + this) ...
 RSS_ABS_KIB = 1024         # ... and more than this many KiB above it, twice
 RSS_REMEASURE_PAIRS = 8    # pairs of the re-measurement of a suspect RSS
+CG_RUNS_MT = 5             # (a) callgrind runs per side of a multi-threaded series (median)
 
 DEFAULT_SERIES = (
     "mixed:LEGACY",
@@ -93,10 +102,17 @@ DEFAULT_SERIES = (
     "c6_heavy:LEGACY",
     "larson@2",
     "mid_large_mt@2",
+    "xthread@2",
 )
 # Timed worker iterations per thread, per workload (default --iters otherwise):
-# each run ~5-15 ms on the shared machine.
-WORKLOAD_ITERS = {"larson": 200000, "mid_large_mt": 200000}
+# each run ~5-15 ms on the shared machine. larson and xthread are timed
+# drivers: --iters alone makes their runs work-bounded (benchmarks/driver.h).
+WORKLOAD_ITERS = {"larson": 200000, "mid_large_mt": 200000, "xthread": 100000}
+# Extra worker flags per workload (timed and callgrind runs alike): larson's
+# threads live 10 rounds of its 5000 slots, so that a 200000-iteration lane
+# hands its array to a new thread 3 times (its default life, 100 rounds,
+# would end no thread in so short a run).
+WORKLOAD_ARGS = {"larson": ("--rounds=10",)}
 RESULT_RE = re.compile(r"^hakmem-bench-result ops=(\d+) ns=(\d+) .*malloc=(\S+)", re.M)
 RSS_RE = re.compile(r"^hakmem-bench-result .* peak_rss_kib=(\d+)", re.M)
 
@@ -238,6 +254,16 @@ def _threads_args(threads):
     return ("--threads=%d" % threads,) if threads else ()
 
 
+def _series_args(workload, threads):
+    return _threads_args(threads) + tuple(WORKLOAD_ARGS.get(workload, ()))
+
+
+def cg_runs(threads):
+    """Callgrind runs per side of a series: one when single-threaded (the
+    count is deterministic), CG_RUNS_MT otherwise (the median)."""
+    return CG_RUNS_MT if threads and threads > 1 else 1
+
+
 _PREEXEC = None  # set by configure_sched(): makes a timed worker SCHED_FIFO
 _ENV_SIZE = 0    # set by run(): LD_PRELOAD + GATE_ENV_PAD length of every worker
 
@@ -309,7 +335,13 @@ def callgrind_ir_per_op(jobs, tmpdir):
         procs = []
         for idx, (key, driver, libdir, profile, iters, extra) in batch:
             out = os.path.join(tmpdir, "cg.%d.out" % idx)
-            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + \
+            # --fair-sched=yes: valgrind runs one thread at a time; its
+            # default hand-over follows the host's scheduler, and the order
+            # in which threads interleave moves a multi-threaded series'
+            # Ir/op (larson@2 with HAKMEM: 146.9..159.7 over 5 runs); the
+            # ticket lock hands over in turn (158.3..159.0). Single-threaded
+            # counts are unchanged.
+            cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", "--callgrind-out-file=" + out] + \
                 _worker_cmd(driver, iters, extra)
             f = tempfile.TemporaryFile(mode="w+", dir=tmpdir)
             try:
@@ -350,9 +382,11 @@ def _fmt_ops(x):
 
 def ir_line(name, r):
     src = "recorded for %s" % r["recorded_commit"][:12] if r.get("recorded_commit") else "measured"
+    runs = r.get("runs", 1)
+    how = "deterministic" if runs == 1 else "median of %d runs per side (threads interleave)" % runs
     return ("%-20s Ir/op  baseline %8.2f (%s)  new %8.2f  ratio %.4f  threshold: fail if new > "
-            "%.2f x baseline  evidence: callgrind of the loop, %d iters each, deterministic  %s"
-            % (name, r["baseline"], src, r["head"], r["ratio"], r["threshold"], r["iters"],
+            "%.2f x baseline  evidence: callgrind of the loop, %d iters each, %s  %s"
+            % (name, r["baseline"], src, r["head"], r["ratio"], r["threshold"], r["iters"], how,
                r["status"].upper()))
 
 
@@ -411,12 +445,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         description="HAKMEM performance regression gate: HEAD vs BASELINE libhakmem.so.",
         epilog="Exit status: 0 pass, 1 regression, 2 usage or infrastructure error.")
-    ap.add_argument("--head", required=True, help="directory holding HEAD's libhakmem.so")
-    ap.add_argument("--baseline", required=True, help="directory holding the baseline libhakmem.so")
-    ap.add_argument("--bin", required=True,
-                    help="directory holding the driver binaries (mixed, c7_only, ...), -c opt")
+    ap.add_argument("--head", help="directory holding HEAD's libhakmem.so (required)")
+    ap.add_argument("--baseline", help="directory holding the baseline libhakmem.so (required)")
+    ap.add_argument("--bin", help="directory holding the driver binaries (mixed, c7_only, ...), -c opt "
+                    "(required)")
     ap.add_argument("--series", action="append",
                     help="WORKLOAD[:PROFILE][@THREADS], repeatable (default: %s)" % ", ".join(DEFAULT_SERIES))
+    ap.add_argument("--list-workloads", action="store_true",
+                    help="print the drivers the series need, one per line, and exit (ci/gate.sh builds them)")
+    ap.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                    help="the source tree the drivers were built from, for --history (default: this "
+                    "file's repository)")
     ap.add_argument("--iters", type=int, default=500000,
                     help="loop iterations per timed worker run (default 500000, ~5 ms; %s)"
                     % ", ".join("%s %d" % kv for kv in sorted(WORKLOAD_ITERS.items())))
@@ -439,9 +478,18 @@ def main(argv=None):
     ap.add_argument("--json", help="write the JSON summary to this file")
     try:
         args = ap.parse_args(argv)
+        if not args.list_workloads and not (args.head and args.baseline and args.bin):
+            ap.error("--head, --baseline and --bin are required")
     except SystemExit as e:
         return 2 if e.code else 0
     try:
+        if args.list_workloads:
+            names = []
+            for w, _, _ in (parse_series(x) for x in (args.series or DEFAULT_SERIES)):
+                if w not in names:
+                    names.append(w)
+            print("\n".join(names))
+            return 0
         return run(args)
     except GateError as e:
         print("gate: error: %s" % e, file=sys.stderr)
@@ -467,6 +515,17 @@ def run(args):
     sched = configure_sched(args.sched)
     compiler = args.compiler or history.compiler_version()
     recorded = recorded_ir(args.history, args.baseline_commit, compiler, args.cg_iters)
+    drivers_changed = []
+    if recorded:
+        # A recorded Ir/op includes the driver's loop as the baseline commit
+        # built it: with other drivers (e.g. a rewritten workload) it does
+        # not compare, and the baseline library is measured instead.
+        try:
+            drivers_changed = history.differing_sources(args.repo, args.baseline_commit, history.DRIVER_PATHS)
+        except history.HistoryError as e:
+            drivers_changed = ["(cannot compare: %s)" % e]
+        if drivers_changed:
+            recorded = {}
     print("gate: head %s (%s, lib %s)  baseline %s (%s, lib %s)%s" % (
         args.head_label, _lib(args.head), head_hash, args.baseline_label, _lib(args.baseline),
         base_hash, "  [identical libraries]" if head_hash == base_hash else ""))
@@ -476,6 +535,11 @@ def run(args):
         print("gate: recorded Ir/op of %s (compiler %r, %d iters): %d of %d series" % (
             args.baseline_commit[:12], compiler, args.cg_iters,
             sum(1 for s in series if s in recorded), len(series)))
+        if drivers_changed:
+            print("gate: the drivers differ from %s's (%s): its recorded Ir/op is not used; the baseline "
+                  "library is measured under callgrind with these drivers" % (
+                      args.baseline_commit[:12], " ".join(drivers_changed[:6]) +
+                      (" ..." if len(drivers_changed) > 6 else "")))
     sys.stdout.flush()
 
     def iters_of(w):
@@ -493,15 +557,21 @@ def run(args):
                 if s not in recorded:
                     sides.insert(0, ("baseline", args.baseline))
                 for side, d in sides:
-                    jobs.append((s + (side,), drivers[w], d, prof, args.cg_iters, _threads_args(thr)))
+                    for k in range(cg_runs(thr)):
+                        jobs.append((s + (side, k), drivers[w], d, prof, args.cg_iters, _series_args(w, thr)))
             ir = callgrind_ir_per_op(jobs, tmp)
+
+        def ir_of(s, side):
+            return median([ir[s + (side, k)] for k in range(cg_runs(s[2]))])
+
         for s in series:
             if s in recorded:
-                r = decide_ir(recorded[s][0], ir[s + ("head",)])
+                r = decide_ir(recorded[s][0], ir_of(s, "head"))
                 r["recorded_commit"] = recorded[s][1]
             else:
-                r = decide_ir(ir[s + ("baseline",)], ir[s + ("head",)])
+                r = decide_ir(ir_of(s, "baseline"), ir_of(s, "head"))
             r["iters"] = args.cg_iters
+            r["runs"] = cg_runs(s[2])
             results[s]["ir"] = r
         print("gate: (a) instructions/op: %d callgrind runs in %.1f s" % (len(jobs), time.monotonic() - t0))
 
@@ -516,7 +586,7 @@ def run(args):
             continue
         t0 = time.monotonic()
         it = iters_of(w)
-        extra = _threads_args(thr)
+        extra = _series_args(w, thr)
         rss = {"baseline": [], "head": []}
 
         def one(side, w=w, prof=prof, it=it, extra=extra, rss=rss):
@@ -618,7 +688,8 @@ def run(args):
         "status": status,
         "head": {"label": args.head_label, "lib_hash": head_hash},
         "baseline": {"label": args.baseline_label, "lib_hash": base_hash, "commit": args.baseline_commit},
-        "config": {"iters": args.iters, "workload_iters": WORKLOAD_ITERS, "sched": sched,
+        "config": {"iters": args.iters, "workload_iters": WORKLOAD_ITERS, "cg_runs_mt": CG_RUNS_MT,
+                   "workload_args": {k: list(v) for k, v in WORKLOAD_ARGS.items()}, "sched": sched,
                    "cg_iters": args.cg_iters, "compiler": compiler, "ir_threshold": IR_THRESHOLD,
                    "ops_threshold": OPS_THRESHOLD, "alpha": ALPHA, "se_target": SE_TARGET,
                    "z_pass": Z_PASS, "z_fail": Z_FAIL, "trim": TRIM, "schedule": list(SCHEDULE),

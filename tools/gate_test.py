@@ -11,6 +11,7 @@ refuses a regression without a reason and stores the reason; the statistics
 (scipy through tools/stats.py) agree with exact enumeration.
 Run by `bazel test //tools:gate_test` or directly with /usr/bin/python3."""
 
+import io
 import itertools
 import json
 import os
@@ -232,6 +233,12 @@ class MultiThreadedTest(unittest.TestCase):
                 gate.parse_series(bad)
         self.assertIn("larson@2", gate.DEFAULT_SERIES)
         self.assertIn("mid_large_mt@2", gate.DEFAULT_SERIES)
+        self.assertIn("xthread@2", gate.DEFAULT_SERIES)
+        # The timed drivers get a work-bounded run (--iters alone); larson's
+        # threads hand off within it (lives of 10 rounds of its 5000 slots).
+        self.assertEqual(gate._series_args("larson", 2), ("--threads=2", "--rounds=10"))
+        self.assertEqual(gate._series_args("xthread", 2), ("--threads=2",))
+        self.assertGreaterEqual(gate.WORKLOAD_ITERS["larson"] // (10 * 5000), 2)
 
 
 class RssDecisionTest(unittest.TestCase):
@@ -391,6 +398,11 @@ class ChainOfBaselinesTest(unittest.TestCase):
         with open(os.path.join(self.repo, "hakmem", "a.c"), "w") as f:
             f.write("2")  # uncommitted change in the working tree
         self.assertEqual(history.differing_sources(self.repo, c1), ["hakmem/a.c"])
+        # Only the drivers' inputs: a library change is not a driver change.
+        self.assertEqual(history.differing_sources(self.repo, c1, history.DRIVER_PATHS), [])
+        with open(os.path.join(self.repo, "benchmarks", "larson.c"), "w") as f:
+            f.write("the real one")
+        self.assertEqual(history.differing_sources(self.repo, c1, history.DRIVER_PATHS), ["benchmarks/larson.c"])
 
 
 class RecordTest(unittest.TestCase):
@@ -459,8 +471,29 @@ class CommandLineTest(unittest.TestCase):
             old, sys.stderr = sys.stderr, null
             try:
                 self.assertEqual(gate.main(["--head"]), 2)
+                self.assertEqual(gate.main(["--head", "x", "--bin", "y"]), 2)  # no --baseline
+                self.assertEqual(gate.main(["--list-workloads", "--series=a b"]), 2)
             finally:
                 sys.stderr = old
+
+    def test_list_workloads(self):
+        # ci/gate.sh builds the drivers this names: each once, in series order.
+        out = io.StringIO()
+        old, sys.stdout = sys.stdout, out
+        try:
+            rc = gate.main(["--list-workloads"])
+            rc2 = gate.main(["--list-workloads", "--series=larson@2", "--series=mixed:C7_SAFE",
+                             "--series=larson@4"])
+        finally:
+            sys.stdout = old
+        self.assertEqual((rc, rc2), (0, 0))
+        names = out.getvalue().split()
+        want = []
+        for w, _, _ in map(gate.parse_series, gate.DEFAULT_SERIES):
+            if w not in want:
+                want.append(w)
+        self.assertEqual(names, want + ["larson", "mixed"])
+        self.assertIn("xthread", want)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,16 @@ SOURCE_PATHS = (
     ".bazelrc",
 )
 
+# What the workload drivers alone are built from: when these differ between
+# a recorded commit and the working tree, that commit's recorded Ir/op came
+# from other drivers (tools/gate.py then measures the baseline library with
+# the working tree's drivers instead of trusting the recorded value).
+DRIVER_PATHS = (
+    "benchmarks/*.c",
+    "benchmarks/*.h",
+    "benchmarks/BUILD.bazel",
+)
+
 LANDING = "landing"
 
 
@@ -118,11 +128,11 @@ def pick_baseline(repo, lines, rev="HEAD", include_rev=False):
     return None
 
 
-def differing_sources(repo, base):
-    """Files among SOURCE_PATHS that differ between base and the working tree
-    (untracked ones included); [] when identical."""
-    diff = git(repo, "diff", "--name-only", base, "--", *SOURCE_PATHS).stdout.split()
-    extra = git(repo, "ls-files", "--others", "--exclude-standard", "--", *SOURCE_PATHS).stdout.split()
+def differing_sources(repo, base, paths=SOURCE_PATHS):
+    """Files among paths (default SOURCE_PATHS) that differ between base and
+    the working tree (untracked ones included); [] when identical."""
+    diff = git(repo, "diff", "--name-only", base, "--", *paths).stdout.split()
+    extra = git(repo, "ls-files", "--others", "--exclude-standard", "--", *paths).stdout.split()
     return sorted(set(diff) | set(extra))
 
 
