@@ -174,8 +174,15 @@ static bool class_ultra(unsigned cls) { return g_cfg.ss_uncounted[cls] != 0; }
 static bool class_counted_heap(unsigned cls) { return class_heap(cls); }
 
 /* The SuperSlab counter follows `used` except for ULTRA classes. */
-HAK_INLINE void ss_live_add(const hk_slab_t *s, intptr_t d) {
-  if (!class_ultra(s->cls)) hk_atomic_add_relaxed(hk_seg_live_counter(s), (uintptr_t)d);
+HAK_INLINE void ss_live_add(hk_slab_t *s, intptr_t d) {
+  if (!class_ultra(s->cls)) hk_seg_live_add(s, (int32_t)d);
+}
+
+/* The SuperSlab's live-block counter: the sum of its slabs' shares. */
+static uint64_t ss_live_blocks(const hk_superslab_t *ss) {
+  int64_t n = 0;
+  for (unsigned i = 1; i < HK_SS_SLABS; i++) n += (int32_t)hk_atomic_load_relaxed(&ss->slabs[i].ss_live);
+  return (uint64_t)n;
 }
 
 HAK_INLINE void count_source(unsigned cls, unsigned src) {
@@ -988,7 +995,7 @@ void hk_seg_source_counts(unsigned cls, uint64_t *out) {
 uint64_t hk_seg_live_blocks(void) {
   uint64_t n = 0;
   pool_lock();
-  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) n += hk_atomic_load_relaxed(&ss->live_blocks);
+  for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) n += ss_live_blocks(ss);
   hk_unlock(&g_pool_lock);
   return n;
 }
@@ -1027,16 +1034,15 @@ void hk_seg_fork_parent(void) {
 void hk_seg_fork_child(void) {
   hk_lock_reset(&g_pool_lock);
   hk_lock_reset(&g_registry_lock);
-  /* A parent thread caught between its update of a slab's `used` and of the
-   * SuperSlab's live_blocks (two plain updates) left them apart; the child is
-   * single-threaded here: recount. */
+  /* A parent thread caught between its update of a slab's `used` and of its
+   * share of the SuperSlab counter (two plain updates) left them apart; the
+   * child is single-threaded here: recount. */
   for (hk_superslab_t *ss = g_all; ss != NULL; ss = ss->all_next) {
-    uintptr_t n = 0;
     for (unsigned i = 1; i < HK_SS_SLABS; i++) {
-      const hk_slab_t *sl = &ss->slabs[i];
-      if (sl->state == HK_SLAB_ACTIVE && !class_ultra(sl->cls)) n += sl->used;
+      hk_slab_t *sl = &ss->slabs[i];
+      uint32_t n = sl->state == HK_SLAB_ACTIVE && !class_ultra(sl->cls) ? sl->used : 0u;
+      hk_atomic_store_relaxed(&sl->ss_live, n);
     }
-    hk_atomic_store_relaxed(&ss->live_blocks, n);
   }
 }
 
@@ -1218,7 +1224,7 @@ void hk_seg_census(hk_seg_census_t *out) {
       out->used[s->cls] += u;
       sum += u;
     }
-    uint64_t live = hk_atomic_load_relaxed(&ss->live_blocks);
+    uint64_t live = ss_live_blocks(ss);
     out->live_blocks += live;
     out->used_total += sum;
     if (out->counters_maintained) {

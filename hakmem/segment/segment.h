@@ -32,8 +32,9 @@
  *     classes are pages and which leave the SuperSlab counter alone is
  *     configuration (hk_seg_config_t); routes and meta modes are the fronts'.
  *   - Counters: per SuperSlab the number of blocks outside its slabs
- *     (live_blocks = sum of used), per class where slow paths found blocks
- *     (HK_SRC_*), and a census / check of both for tests.
+ *     (live_blocks = sum of used, kept as per-slab shares), per class where
+ *     slow paths found blocks (HK_SRC_*), and a census / check of both for
+ *     tests.
  * Boundary: the tiny front and the mid pool keep their own per-thread state
  * and call in here only at page boundaries, to refill, to return blocks, and
  * at thread exit. The
@@ -128,7 +129,7 @@ typedef struct hk_slab {
   uintptr_t align_mask;  /* block_size - 1 for power-of-two classes, else 0 */
   int32_t live;          /* page: blocks outside the page, exact on every
                           * operation; its delta live - used goes into `used` and
-                          * live_blocks at the meta syncs. 0 otherwise */
+                          * ss_live at the meta syncs. 0 otherwise */
   uint32_t used;         /* blocks outside the slab: with users or in thread caches
                           * (a page: as of the last sync) */
   hk_atomic_u32 carved;  /* blocks [carved, capacity) were never handed out */
@@ -141,6 +142,13 @@ typedef struct hk_slab {
   uint8_t dirty;         /* EMPTY slab not yet purged */
   uint8_t pad_;
   uint32_t div_magic;    /* hk_class_div_magic of the class: offset -> block index */
+  hk_atomic_u32 ss_live; /* this slab's share of its SuperSlab's live-block counter
+                          * (the counter is the sum over the slabs, read by
+                          * hk_seg_live_blocks and the census): follows `used` except
+                          * for ss_uncounted classes. Written by the slab's owner only,
+                          * on its own cache line: no shared atomic on any refill,
+                          * drain or page switch (one lock add per page switch on the
+                          * SuperSlab header cost larson 18% of its time) */
   /* Second cache line: written by other threads (remote frees) and by the
    * owner's list moves, kept off the line the owner reads on every free. */
   _Alignas(64) hk_atomic_word remote; /* MPSC stack of blocks freed by other threads */
@@ -158,9 +166,6 @@ typedef struct hk_superslab {
   uint8_t lru_dirty; /* in the LRU and not purged yet (see segment.c) */
   uint8_t lru_aged;  /* ... and a decay tick has seen it so */
   uint8_t pad_[4];
-  /* Sum of `used` over the slabs (blocks outside their slabs), updated with
-   * them by every owner; not maintained for ss_uncounted classes. */
-  hk_atomic_word live_blocks;
   hk_slab_t slabs[HK_SS_SLABS]; /* slabs[0] describes the header slab, never used */
 } hk_superslab_t;
 
@@ -258,8 +263,10 @@ typedef struct hk_seg_class {
 
 /* ---- page counters ------------------------------------------------------- */
 
-HAK_INLINE hk_atomic_word *hk_seg_live_counter(const hk_slab_t *s) {
-  return &((hk_superslab_t *)((uintptr_t)s & ~(uintptr_t)HK_SS_MASK))->live_blocks;
+/* Adds d to slab s's share of its SuperSlab's live-block counter (owner
+ * only: a plain load and store, no lock prefix). */
+HAK_INLINE void hk_seg_live_add(hk_slab_t *s, int32_t d) {
+  hk_atomic_store_relaxed(&s->ss_live, hk_atomic_load_relaxed(&s->ss_live) + (uint32_t)d);
 }
 
 /* Adds a page's delta (live - used) to its slab's `used` and its SuperSlab's
@@ -267,7 +274,7 @@ HAK_INLINE hk_atomic_word *hk_seg_live_counter(const hk_slab_t *s) {
 HAK_INLINE void hk_seg_meta_flush(hk_slab_t *s) {
   int32_t d = s->live - (int32_t)s->used;
   s->used = (uint32_t)s->live;
-  hk_atomic_add_relaxed(hk_seg_live_counter(s), (uintptr_t)(intptr_t)d);
+  hk_seg_live_add(s, d);
 }
 
 /* alloc_slow_from_class for the block caches (mid): takes `want` blocks of
