@@ -94,6 +94,7 @@ _standin_repo = repository_rule(
 def _needs_offline_standins(offline):
     if offline != None:
         return offline
+
     # Debian's bazel-bootstrap is a "development version" with no version
     # string; it cannot download the default rule repositories.
     return native.bazel_version == ""

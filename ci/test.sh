@@ -6,10 +6,13 @@
 # (--config=fle), a 2-minute libFuzzer run of the hak_* API (ci/fuzz.sh
 # 120), then the performance regression gate (ci/gate.sh: HEAD
 # against its baseline commit on instructions/op and interleaved ops/s).
+# BUILD/.bzl formatting is checked first (tools/buildifier_check.sh).
 # Prints the wall time of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+echo "== buildifier: bash tools/buildifier_check.sh"
+bash tools/buildifier_check.sh
 run() {
   local label=$1; shift
   local t0=$SECONDS
