@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -147,6 +149,35 @@ TEST(ApiOwns, FreedLargeAndHugeBlocksAreNotOwned) {
 }
 
 // ---- hak_stats_get ---------------------------------------------------------------------
+
+// A thread that only frees another thread's blocks (a consumer) batches
+// them per slab and hands them over at the latest when it exits: the owner's
+// later mallocs get exactly those blocks back (after what its pages still
+// have), none lost in a batch, none twice.
+TEST(ApiRemoteFree, AConsumerThreadsBatchIsHandedBackAtItsExit) {
+  constexpr int kN = 500;     // one 64 KiB slab of 64 B blocks holds 1024
+  constexpr int kMore = 4096;  // enough to exhaust what the pages still hold
+  std::vector<void *> blocks;
+  for (int i = 0; i < kN; i++) {
+    blocks.push_back(hak_malloc(64));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  std::thread consumer([&] {
+    for (void *p : blocks) hak_free(p);
+  });
+  consumer.join();
+  std::set<void *> freed(blocks.begin(), blocks.end());
+  std::set<void *> again;
+  for (int i = 0; i < kMore; i++) {
+    void *p = hak_malloc(64);
+    ASSERT_NE(p, nullptr);
+    EXPECT_TRUE(again.insert(p).second) << "handed out twice: " << p;
+  }
+  size_t back = 0;
+  for (void *p : freed) back += again.count(p);
+  EXPECT_EQ(back, freed.size()) << "blocks freed by the exited consumer did not all come back";
+  for (void *p : again) hak_free(p);
+}
 
 TEST(ApiStats, SuperSlabsLiveAfterSmallAllocations) {
   void* tiny = hak_malloc(64);
