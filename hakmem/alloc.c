@@ -413,7 +413,7 @@ static void free_on(hk_thread_t *t, hk_slab_t *s, void *p) {
   unsigned cls = s->cls;
   unsigned event = HK_ST_FREE_FAST;
   if (cls >= HAK_TINY_CLASSES) {
-    if (!hk_mid_free_fast(&t->mid, s, p)) {
+    if (!hk_mid_free_fast(s, p)) {
       hk_mid_free_local(&t->mid, s, p);
       event = HK_ST_FREE_SLOW;
     }

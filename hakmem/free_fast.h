@@ -42,7 +42,7 @@ HAK_INLINE void hk_free_fast(void *p) {
     if (HAK_LIKELY(own == tok)) {
       if (HAK_LIKELY(hk_free_fast_tiny(s, p))) return;
     } else if (own == tok + HK_TAG_MID) {
-      if (HAK_LIKELY(hk_mid_free_fast(&hk_t_thread->mid, s, p))) return;
+      if (HAK_LIKELY(hk_mid_free_fast(s, p))) return;
     } else if (own == tok + HK_TAG_L0) {
       /* Leftover-mode L0 classes free onto their pages like the tiny route. */
       hk_thread_t *t = hk_t_thread;

@@ -7,6 +7,7 @@ void hk_mid_cache_init(hk_mid_cache_t *mc) {
   for (unsigned c = HAK_TINY_CLASSES; c < HAK_SMALL_CLASSES; c++) {
     uint32_t cap = HK_MID_BYTES / hk_class_size[c];
     hk_mid_stack(mc, c)->cap = cap < HK_MID_MIN ? HK_MID_MIN : cap > HK_MID_MAX ? HK_MID_MAX : cap;
+    mc->seg[c - HAK_TINY_CLASSES].home = hk_mid_stack(mc, c);
   }
 }
 

@@ -83,17 +83,19 @@ HAK_INLINE bool hk_mid_is_top(const hk_mid_cache_t *mc, unsigned cls, const void
   return st->slot[st->n] == p;
 }
 
-/* Owner-side free of mid block p of slab s: pushes p on the class's stack
- * when p is a handed-out block start, the stack has room and p is not the
- * block freed just before (double free). Returns false for the slow path. */
-HAK_INLINE bool hk_mid_free_fast(hk_mid_cache_t *mc, const hk_slab_t *s, void *p) {
+/* Owner-side free of mid block p of slab s: pushes p on the stack of its
+ * owner's cache (s->home, set when the slab became the owner's current
+ * slab: no thread-record lookup) when p is a handed-out block start, the
+ * stack has room and p is not the block freed just before (double free).
+ * Returns false for the slow path. */
+HAK_INLINE bool hk_mid_free_fast(const hk_slab_t *s, void *p) {
   /* Slabs are 64 KiB aligned: the low 16 bits are the offset in the slab
    * (for p in s's granule; an aliased p above 2^48 fails the carved test). */
   uint32_t off = (uint16_t)(uintptr_t)p;
   uint32_t idx = (uint32_t)(((uint64_t)off * s->div_magic) >> 32);
   if (HAK_UNLIKELY(idx * s->block_size != off)) return false;
   if (HAK_UNLIKELY((uintptr_t)p >= s->carve_end)) return false; /* the owner's own field */
-  hk_mid_stack_t *st = hk_mid_stack(mc, s->cls);
+  hk_mid_stack_t *st = (hk_mid_stack_t *)s->home;
   uint32_t n = st->n;
   if (HAK_UNLIKELY(n == st->cap || st->slot[n] == p)) return false;
   st->slot[n + 1] = p;

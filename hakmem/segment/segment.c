@@ -772,6 +772,7 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
     if (sc->partial != NULL) {
       s = sc->partial;
       owner_list_remove(sc, s);
+      s->home = sc->home;
       sc->current = s;
       continue;
     }
@@ -783,6 +784,7 @@ uint32_t hk_seg_refill(hk_seg_class_t *sc, unsigned cls, uintptr_t owner, uint32
     } else {
       count_source(cls, HK_SRC_FULL_SCAN);
     }
+    s->home = sc->home;
     sc->current = s;
   }
 }

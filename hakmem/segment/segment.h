@@ -126,7 +126,13 @@ typedef struct hk_slab {
   uintptr_t carve_end;   /* address of block `carved`: a block start at or past it was
                           * never handed out. Written by the owner only, read by the
                           * owner's fast path (the carved count is what others read) */
-  uintptr_t align_mask;  /* block_size - 1 for power-of-two classes, else 0 */
+  union {
+    uintptr_t align_mask; /* tiny: block_size - 1 for power-of-two classes, else 0 */
+    void *home;           /* block caches (mid): the owner's cache for the class
+                           * (hk_seg_class_t.home), set when the slab becomes its
+                           * current slab; the owner's free path pushes there
+                           * without finding its thread record */
+  };
   int32_t live;          /* page: blocks outside the page, exact on every
                           * operation; its delta live - used goes into `used` and
                           * ss_live at the meta syncs. 0 otherwise */
@@ -259,6 +265,7 @@ typedef struct hk_seg_class {
   hk_slab_t *full;     /* slabs with nothing free when last looked at */
   hk_slab_t *full_cursor; /* where the next look for remote frees starts */
   uint32_t nslabs;     /* slabs owned in this class */
+  void *home;          /* block caches: what hk_seg_refill stores in its slabs' `home` */
 } hk_seg_class_t;
 
 /* ---- page counters ------------------------------------------------------- */
