@@ -38,10 +38,10 @@ typedef struct hk_thread {
   uintptr_t own[HAK_SMALL_CLASSES]; /* owner word per class: token | HK_TAG_* */
   hk_l0_t l0;
   hk_mid_cache_t mid;
-  hk_seg_batch_t remote; /* pending frees into another thread's slab */
   hk_stats_thread_t stats;
   struct hk_thread *next_all, *prev_all;
   struct hk_thread *next_free;
+  hk_seg_batch_t remote; /* pending frees into another thread's slab */
 } HAK_CACHE_ALIGNED hk_thread_t;
 
 /* The calling thread's owner token. */
