@@ -18,16 +18,6 @@ FIXED_SIZE="$1" C7_ONLY="$2" C6_HEAVY="$3" MID_LARGE_MT="$4" RSS_RETURN="$5"
 # shellcheck source=benchmarks/smoke_lib.sh
 source "$(dirname "$0")/smoke_lib.sh"
 
-# expect_row FILE ALLOCATOR DESCRIPTION: the table has a row for ALLOCATOR
-# whose median op/s (third column, "<x.yy> M") is a number > 0.
-expect_row() {
-  local file="$1" alloc="$2" what="$3"
-  if ! awk -v a="$alloc" '$1 == a && $3 ~ /^[0-9]+\.[0-9][0-9]$/ && $4 == "M" && $3 + 0 > 0 { ok = 1 } END { exit !ok }' "$file"; then
-    fail "$what: no $alloc row with a positive median op/s"
-    sed 's/^/  | /' "$file" >&2
-  fi
-}
-
 # smoke NAME BINARY EXTRA_FLAGS...: --help, unknown flag, a tiny run.
 smoke() {
   local name="$1" bin="$2"

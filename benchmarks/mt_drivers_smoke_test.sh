@@ -28,16 +28,6 @@ RUN_UNDER=(${HAKMEM_RUN_UNDER:-})
 SLOWDOWN=1
 [ "${#RUN_UNDER[@]}" -eq 0 ] || SLOWDOWN=3
 
-# expect_row FILE ALLOCATOR DESCRIPTION: the table has a row for ALLOCATOR
-# whose median op/s (third column, "<x.yy> M") is a number > 0.
-expect_row() {
-  local file="$1" alloc="$2" what="$3"
-  if ! awk -v a="$alloc" '$1 == a && $3 ~ /^[0-9]+\.[0-9][0-9]$/ && $4 == "M" && $3 + 0 > 0 { ok = 1 } END { exit !ok }' "$file"; then
-    fail "$what: no $alloc row with a positive median op/s"
-    sed 's/^/  | /' "$file" >&2
-  fi
-}
-
 # smoke NAME BINARY UNIT EXTRA_FLAGS...: --help, unknown flag, short timed
 # runs of hakmem and glibc at 1, 2, 4 and 8 threads (UNIT: what --threads
 # counts in the title).

@@ -34,6 +34,16 @@ expect_in() { # FILE REGEX DESCRIPTION
   grep -Eq -- "$2" "$1" || { fail "$3: no line matching /$2/ in $(basename "$1")"; sed 's/^/  | /' "$1" >&2; }
 }
 
+# expect_row FILE ALLOCATOR DESCRIPTION: the table has a row for ALLOCATOR
+# whose median op/s (third column, "<x.yy> M") is a number > 0.
+expect_row() {
+  local file="$1" alloc="$2" what="$3"
+  if ! awk -v a="$alloc" '$1 == a && $3 ~ /^[0-9]+\.[0-9][0-9]$/ && $4 == "M" && $3 + 0 > 0 { ok = 1 } END { exit !ok }' "$file"; then
+    fail "$what: no $alloc row with a positive median op/s"
+    sed 's/^/  | /' "$file" >&2
+  fi
+}
+
 smoke_finish() { # NAME
   if [ "$failures" -ne 0 ]; then
     echo "$1: $failures check(s) failed" >&2
